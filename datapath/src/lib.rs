@@ -1,0 +1,2 @@
+//! dpuflow datapath
+pub mod flow;
