@@ -19,6 +19,7 @@
 #include <rte_ring.h>
 #include <rte_ethdev.h>
 #include <rte_flow.h>
+#include <rte_eth_ring.h>
 
 #include "shims.h"
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * See shims.h: thin forwarders to DPDK's static inline functions. */
+#define _GNU_SOURCE
+#include <stdio.h>
 #include <rte_config.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -10,6 +12,10 @@
 #include <rte_ethdev.h>
 
 #include "shims.h"
+
+const uint64_t dpuflow_rte_eth_rss_ip = RTE_ETH_RSS_IP;
+const uint64_t dpuflow_rte_eth_rss_tcp = RTE_ETH_RSS_TCP;
+const uint64_t dpuflow_rte_eth_rss_udp = RTE_ETH_RSS_UDP;
 
 int dpuflow_rte_errno(void) { return rte_errno; }
 void dpuflow_set_rte_errno(int value) { rte_errno = value; }
@@ -60,3 +66,20 @@ uint32_t dpuflow_rte_mbuf_rss_hash(const struct rte_mbuf *m) { return m->hash.rs
 
 void dpuflow_rte_prefetch0(const void *p) { rte_prefetch0(p); }
 void dpuflow_rte_mbuf_prefetch_part1(struct rte_mbuf *m) { rte_mbuf_prefetch_part1(m); }
+
+static ssize_t log_cookie_write(void *cookie, const char *buf, size_t size)
+{
+	dpuflow_log_fn fn = (dpuflow_log_fn)cookie;
+	fn(buf, size);
+	return (ssize_t)size;
+}
+
+FILE *dpuflow_log_stream_open(dpuflow_log_fn fn)
+{
+	cookie_io_functions_t io = { .read = NULL, .write = log_cookie_write,
+				     .seek = NULL, .close = NULL };
+	FILE *f = fopencookie((void *)fn, "w", io);
+	if (f != NULL)
+		setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}

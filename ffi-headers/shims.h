@@ -46,6 +46,18 @@ uint16_t dpuflow_rte_pktmbuf_data_room_size(struct rte_mempool *mp);
 uint16_t dpuflow_rte_mbuf_port(const struct rte_mbuf *m);
 uint32_t dpuflow_rte_mbuf_rss_hash(const struct rte_mbuf *m);
 
+/* logging: a stdio stream whose writes go to a callback, so that DPDK's log
+ * lines can be shown and attached to the error of the call that logged them. */
+#include <stdio.h>
+typedef void (*dpuflow_log_fn)(const char *buf, size_t len);
+FILE *dpuflow_log_stream_open(dpuflow_log_fn fn);
+
+/* RSS hash-field sets: RTE_ETH_RSS_* are RTE_BIT64() macros bindgen cannot
+ * evaluate, so they are exported as constants. */
+extern const uint64_t dpuflow_rte_eth_rss_ip;
+extern const uint64_t dpuflow_rte_eth_rss_tcp;
+extern const uint64_t dpuflow_rte_eth_rss_udp;
+
 /* prefetch */
 void dpuflow_rte_prefetch0(const void *p);
 void dpuflow_rte_mbuf_prefetch_part1(struct rte_mbuf *m);

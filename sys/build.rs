@@ -39,6 +39,11 @@ fn main() {
 /// whole-archive caveat of static PMDs.
 fn probe_dpdk() -> pkg_config::Library {
     let static_link = env::var("DPUFLOW_DPDK_STATIC").is_ok_and(|v| v == "1");
+    // The ring PMD's public API (rte_eth_from_rings) is not in libdpdk.pc's
+    // list; it is the same object the EAL loads as a plugin.
+    if !static_link {
+        println!("cargo:rustc-link-lib=rte_net_ring");
+    }
     match pkg_config::Config::new()
         .atleast_version(MIN_DPDK)
         .statik(static_link)
@@ -115,9 +120,9 @@ fn generate_dpdk_bindings(
         .allowlist_function(
             "rte_(eal|lcore|thread|mempool|pktmbuf|mbuf|eth|flow|ring|strerror|dev|vdev|socket|zmalloc|free|malloc|get_main|get_next|delay|log).*",
         )
-        .allowlist_function("dpuflow_.*")
+        .allowlist_function("dpuflow_.*|rte_openlog_stream")
         .allowlist_type("rte_(flow|eth|ether|mbuf|mempool|ring|lcore|vlan|ipv4|ipv6|tcp|udp|icmp|vxlan|geneve).*")
-        .allowlist_var("RTE_.*")
+        .allowlist_var("RTE_.*|dpuflow_.*")
         .allowlist_var("SOCKET_ID_ANY|LCORE_ID_ANY")
         // Packed DPDK headers bindgen cannot lay out in Rust; dpuflow does not
         // use their fields (see shared dpdk-facts).
