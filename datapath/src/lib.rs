@@ -9,6 +9,7 @@ mod dpdk_log;
 pub mod eal;
 pub mod errno;
 pub mod flow;
+pub mod fwd;
 pub mod lcore;
 pub mod mbuf;
 pub mod mempool;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing, then runs the workspace's tests on
+# real DPDK virtual devices — once without hugepages and, when this machine
+# lets us reserve them (root), the DPDK tests again on hugepages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+echo "== tests without hugepages (--no-huge)"
+cargo test --workspace --features dpuflow-sys/testing
+
+if [ "$(id -u)" -eq 0 ] && ./scripts/hugepages.sh reserve 512; then
+    echo "== DPDK tests again on hugepages (--in-memory)"
+    DPUFLOW_TEST_HUGEPAGES=1 cargo test -p dpuflow-datapath --tests
+else
+    echo "== hugepages unavailable here: hugepage run skipped"
+fi
