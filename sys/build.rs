@@ -87,7 +87,10 @@ fn compile_flags(dpdk: &pkg_config::Library) -> Vec<String> {
 
 fn compile_shims(headers: &Path, dpdk: &pkg_config::Library, cflags: &[String]) {
     let mut build = cc::Build::new();
-    build.file(headers.join("shims.c")).include(headers).opt_level(3);
+    build
+        .file(headers.join("shims.c"))
+        .include(headers)
+        .opt_level(3);
     for inc in &dpdk.include_paths {
         build.include(inc);
     }
@@ -173,8 +176,13 @@ fn build_recorder(headers: &Path, dpdk: &pkg_config::Library, cflags: &[String],
     for inc in &dpdk.include_paths {
         cmd.arg(format!("-I{}", inc.display()));
     }
-    cmd.args(cflags).arg("-lrte_ethdev").arg("-lrte_eal").arg("-ldl");
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cc: {e}"));
+    cmd.args(cflags)
+        .arg("-lrte_ethdev")
+        .arg("-lrte_eal")
+        .arg("-ldl");
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cc: {e}"));
     assert!(status.success(), "building {} failed", so.display());
     println!("cargo:rustc-env=DPUFLOW_RECORDER_SO={}", so.display());
 }
@@ -185,14 +193,21 @@ mod doca {
     /// DOCA Flow bindings: a real SDK's headers when `DOCA_DIR` or pkg-config
     /// `doca-flow` finds one (and then link it), else the declarations we keep
     /// in ffi-headers/doca/ (check-only: nothing to link against).
+    ///
+    /// Exactly one of the two directories is put on the include path, and
+    /// `dpuflow_doca.h` includes `<doca_flow.h>` etc. with angle brackets, so
+    /// the SDK's headers are never shadowed by our stand-ins of the same name.
     pub fn generate(headers: &Path, dpdk: &pkg_config::Library, cflags: &[String], out: &Path) {
         let mut args = super::clang_args(headers, dpdk, cflags);
-        let sdk = sdk_include_dirs();
+        // The SDK marks most of DOCA Flow experimental; its own build flags.
+        args.push("-DDOCA_ALLOW_EXPERIMENTAL_API".to_string());
+        let sdk = sdk();
         match &sdk {
-            Some(dirs) => {
-                for dir in dirs {
+            Some(sdk) => {
+                for dir in &sdk.include_dirs {
                     args.push(format!("-I{}", dir.display()));
                 }
+                args.extend(sdk.defines.iter().cloned());
                 println!("cargo:rustc-cfg=doca_sdk");
             }
             None => args.push(format!("-I{}", headers.join("doca").display())),
@@ -205,6 +220,8 @@ mod doca {
             .allowlist_type("doca_.*")
             .allowlist_var("DOCA_.*")
             .blocklist_type("rte_.*")
+            // Already in the DPDK bindings (`use crate::bindings::*` in lib.rs).
+            .blocklist_type("FILE|_IO_.*")
             .derive_default(true)
             .prepend_enum_name(false)
             .generate_comments(false)
@@ -215,17 +232,42 @@ mod doca {
             .unwrap_or_else(|e| panic!("cannot write doca.rs: {e}"));
     }
 
-    fn sdk_include_dirs() -> Option<Vec<PathBuf>> {
+    struct Sdk {
+        include_dirs: Vec<PathBuf>,
+        /// `-D` flags from the SDK's pkg-config file.
+        defines: Vec<String>,
+    }
+
+    fn sdk() -> Option<Sdk> {
         if let Ok(dir) = std::env::var("DOCA_DIR") {
             let dir = PathBuf::from(dir);
-            println!("cargo:rustc-link-search=native={}", dir.join("lib").display());
+            // The SDK installs its libraries under lib/<multiarch>/.
+            let lib = dir.join("lib");
+            println!("cargo:rustc-link-search=native={}", lib.display());
+            if let Ok(arch) = std::env::var("CARGO_CFG_TARGET_ARCH") {
+                let multiarch = lib.join(format!("{arch}-linux-gnu"));
+                println!("cargo:rustc-link-search=native={}", multiarch.display());
+            }
             println!("cargo:rustc-link-lib=doca_flow");
             println!("cargo:rustc-link-lib=doca_common");
-            return Some(vec![dir.join("include")]);
+            return Some(Sdk {
+                include_dirs: vec![dir.join("include")],
+                defines: Vec::new(),
+            });
         }
         pkg_config::Config::new()
             .probe("doca-flow")
             .ok()
-            .map(|lib| lib.include_paths)
+            .map(|lib| Sdk {
+                include_dirs: lib.include_paths,
+                defines: lib
+                    .defines
+                    .iter()
+                    .map(|(name, value)| match value {
+                        Some(v) => format!("-D{name}={v}"),
+                        None => format!("-D{name}"),
+                    })
+                    .collect(),
+            })
     }
 }

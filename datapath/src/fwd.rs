@@ -27,8 +27,9 @@ pub struct FwdCounters {
     pub tx_dropped: AtomicU64,
     /// TSC cycles spent in iterations that received packets.
     pub busy_cycles: AtomicU64,
-    /// TSC cycles since the loop started.
-    pub total_cycles: AtomicU64,
+    /// TSC at the loop's start (0 before); the TSC is synchronised across
+    /// cores, so readers derive the loop's total cycles from it.
+    pub started_tsc: AtomicU64,
 }
 
 /// A plain copy of [`FwdCounters`].
@@ -54,7 +55,10 @@ impl FwdCounters {
             tx: self.tx.load(Ordering::Relaxed),
             tx_dropped: self.tx_dropped.load(Ordering::Relaxed),
             busy_cycles: self.busy_cycles.load(Ordering::Relaxed),
-            total_cycles: self.total_cycles.load(Ordering::Relaxed),
+            total_cycles: match self.started_tsc.load(Ordering::Relaxed) {
+                0 => 0,
+                start => rdtsc().wrapping_sub(start),
+            },
         }
     }
 }
@@ -86,7 +90,7 @@ pub struct FwdPair {
 pub fn forward(mut pairs: Vec<FwdPair>, stop: &StopFlag, counters: &Arc<FwdCounters>) -> Vec<FwdPair> {
     let mut burst = Burst::<BURST>::new();
     let mut local = FwdSnapshot::default();
-    let start = rdtsc();
+    counters.started_tsc.store(rdtsc(), Ordering::Relaxed);
     while !stop.is_stopped() {
         for pair in pairs.iter_mut() {
             let t0 = rdtsc();
@@ -102,7 +106,6 @@ pub fn forward(mut pairs: Vec<FwdPair>, stop: &StopFlag, counters: &Arc<FwdCount
             local.tx_dropped += dropped as u64;
             local.busy_cycles += rdtsc().wrapping_sub(t0);
         }
-        local.total_cycles = rdtsc().wrapping_sub(start);
         publish(counters, &local);
     }
     pairs
@@ -114,5 +117,4 @@ fn publish(counters: &FwdCounters, local: &FwdSnapshot) {
     counters.tx.store(local.tx, Ordering::Relaxed);
     counters.tx_dropped.store(local.tx_dropped, Ordering::Relaxed);
     counters.busy_cycles.store(local.busy_cycles, Ordering::Relaxed);
-    counters.total_cycles.store(local.total_cycles, Ordering::Relaxed);
 }
