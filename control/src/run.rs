@@ -49,7 +49,10 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     };
     let eal = eal_builder(args, &vdevs)?.init()?;
     let pool = Mempool::new(&eal, "dpuflow_rx", &MempoolConfig::default())?;
-    let names: Vec<&str> = vdevs.iter().map(|v| v.split(',').next().unwrap_or(v)).collect();
+    let names: Vec<&str> = vdevs
+        .iter()
+        .map(|v| v.split(',').next().unwrap_or(v))
+        .collect();
     let mut ports = Vec::new();
     for name in &names {
         let mut port = Port::by_name(&eal, name)?;
@@ -60,7 +63,13 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         };
         port.configure(&cfg, &pool)?;
         port.start()?;
-        println!("port {} {} mac {} link {:?}", port.id(), port.name(), port.mac()?, port.link()?);
+        println!(
+            "port {} {} mac {} link {:?}",
+            port.id(),
+            port.name(),
+            port.mac()?,
+            port.link()?
+        );
         ports.push(port);
     }
     let pairs = pairs(&ports, &forward_specs(args, &names)?)?;
@@ -85,7 +94,10 @@ fn eal_builder(args: &RunArgs, vdevs: &[String]) -> Result<EalBuilder, Error> {
 /// Whether hugetlbfs is mounted and has free pages.
 fn hugepages_free() -> bool {
     let mounted = std::fs::read_to_string("/proc/mounts")
-        .map(|m| m.lines().any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs")))
+        .map(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs"))
+        })
         .unwrap_or(false);
     let free = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -135,7 +147,12 @@ fn pairs(ports: &[Port], specs: &[(String, String)]) -> Result<Vec<FwdPair>, Err
         .collect()
 }
 
-fn forward_until_stopped(eal: &Eal, args: &RunArgs, pairs: Vec<FwdPair>, ports: &[Port]) -> Result<(), Error> {
+fn forward_until_stopped(
+    eal: &Eal,
+    args: &RunArgs,
+    pairs: Vec<FwdPair>,
+    ports: &[Port],
+) -> Result<(), Error> {
     let stop = StopFlag::new();
     let on_signal = stop.clone();
     ctrlc::set_handler(move || on_signal.stop())?;
@@ -172,7 +189,10 @@ fn report_until(stop: &StopFlag, args: &RunArgs, counters: &FwdCounters, ports: 
     while !stop.is_stopped() {
         std::thread::sleep(interval.min(Duration::from_millis(100)));
         if prev.0.elapsed() < interval {
-            if args.duration.is_some_and(|d| start.elapsed().as_secs_f64() >= d) {
+            if args
+                .duration
+                .is_some_and(|d| start.elapsed().as_secs_f64() >= d)
+            {
                 break;
             }
             continue;
@@ -181,7 +201,8 @@ fn report_until(stop: &StopFlag, args: &RunArgs, counters: &FwdCounters, ports: 
         let secs = prev.0.elapsed().as_secs_f64();
         let mpps = (now.tx - prev.1.tx) as f64 / secs / 1e6;
         let busy = if now.total_cycles > prev.1.total_cycles {
-            100.0 * (now.busy_cycles - prev.1.busy_cycles) as f64 / (now.total_cycles - prev.1.total_cycles) as f64
+            100.0 * (now.busy_cycles - prev.1.busy_cycles) as f64
+                / (now.total_cycles - prev.1.total_cycles) as f64
         } else {
             0.0
         };
@@ -198,12 +219,20 @@ fn report_until(stop: &StopFlag, args: &RunArgs, counters: &FwdCounters, ports: 
         );
         for p in ports {
             if let Ok(s) = p.stats() {
-                line.push_str(&format!(" {}: rx {} tx {}", p.name(), s.rx_packets, s.tx_packets));
+                line.push_str(&format!(
+                    " {}: rx {} tx {}",
+                    p.name(),
+                    s.rx_packets,
+                    s.tx_packets
+                ));
             }
         }
         println!("{line}");
         prev = (Instant::now(), now);
-        if args.duration.is_some_and(|d| start.elapsed().as_secs_f64() >= d) {
+        if args
+            .duration
+            .is_some_and(|d| start.elapsed().as_secs_f64() >= d)
+        {
             break;
         }
     }

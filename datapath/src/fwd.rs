@@ -87,7 +87,11 @@ pub struct FwdPair {
 ///
 /// A packet that tx cannot take is dropped and counted, never retried in a
 /// spin: a stalled port must not stall the others.
-pub fn forward(mut pairs: Vec<FwdPair>, stop: &StopFlag, counters: &Arc<FwdCounters>) -> Vec<FwdPair> {
+pub fn forward(
+    mut pairs: Vec<FwdPair>,
+    stop: &StopFlag,
+    counters: &Arc<FwdCounters>,
+) -> Vec<FwdPair> {
     let mut burst = Burst::<BURST>::new();
     let mut local = FwdSnapshot::default();
     counters.started_tsc.store(rdtsc(), Ordering::Relaxed);
@@ -115,6 +119,10 @@ pub fn forward(mut pairs: Vec<FwdPair>, stop: &StopFlag, counters: &Arc<FwdCount
 fn publish(counters: &FwdCounters, local: &FwdSnapshot) {
     counters.rx.store(local.rx, Ordering::Relaxed);
     counters.tx.store(local.tx, Ordering::Relaxed);
-    counters.tx_dropped.store(local.tx_dropped, Ordering::Relaxed);
-    counters.busy_cycles.store(local.busy_cycles, Ordering::Relaxed);
+    counters
+        .tx_dropped
+        .store(local.tx_dropped, Ordering::Relaxed);
+    counters
+        .busy_cycles
+        .store(local.busy_cycles, Ordering::Relaxed);
 }

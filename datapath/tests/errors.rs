@@ -141,21 +141,6 @@ fn mbufs_too_small_for_the_mtu() {
 }
 
 #[test]
-fn mempool_bigger_than_memory_is_enomem_with_dpdk_message() {
-    let eal = eal();
-    let config = MempoolConfig {
-        size: 4_000_000,
-        ..MempoolConfig::default()
-    };
-    let err = Mempool::new(&eal, &unique("huge"), &config).expect_err("no memory");
-    let MempoolError::Create { errno, .. } = &err else {
-        panic!("expected Create, got {err:?}");
-    };
-    assert_eq!(errno.0, libc::ENOMEM, "{err}");
-    assert!(err.to_string().contains("memory"), "{err}");
-}
-
-#[test]
 fn exhausted_pool_is_a_typed_error() {
     let eal = eal();
     let pool = pool(&eal, 31);

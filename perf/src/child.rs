@@ -9,7 +9,9 @@ use crate::Error;
 
 /// Spawns `cmd` in a new session with piped stdio and boosts its autogroup.
 pub fn spawn(mut cmd: Command) -> Result<Child, Error> {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // SAFETY: setsid is async-signal-safe and touches no Rust state; it
     // runs in the forked child before exec.
     unsafe {

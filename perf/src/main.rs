@@ -12,7 +12,10 @@ use clap::{Parser, Subcommand};
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Parser, Debug)]
-#[command(name = "dpuflow-perf", about = "dpuflow benchmarks against their peers")]
+#[command(
+    name = "dpuflow-perf",
+    about = "dpuflow benchmarks against their peers"
+)]
 struct Cli {
     #[command(subcommand)]
     scenario: Scenario,

@@ -94,9 +94,17 @@ pub fn run(args: &Args) -> Result<(), Error> {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let o = run_ours(&pcap, args.seconds)?;
-        println!("round {round} dpuflow : {:7.2} Mpps  {}", o.mpps, cycles(o.cycles_per_packet));
+        println!(
+            "round {round} dpuflow : {:7.2} Mpps  {}",
+            o.mpps,
+            cycles(o.cycles_per_packet)
+        );
         let t = testpmd::measure(&eal_args(&pcap), &TESTPMD_ARGS, args.seconds)?;
-        println!("round {round} testpmd : {:7.2} Mpps  {}", t.mpps(), cycles(t.cycles_per_packet));
+        println!(
+            "round {round} testpmd : {:7.2} Mpps  {}",
+            t.mpps(),
+            cycles(t.cycles_per_packet)
+        );
         ours.push(o);
         theirs.push(Sample {
             mpps: t.mpps(),
@@ -109,7 +117,9 @@ pub fn run(args: &Args) -> Result<(), Error> {
 }
 
 fn cycles(c: Option<f64>) -> String {
-    c.map_or("busy cycles/pkt n/a".to_string(), |c| format!("{c:6.1} busy cycles/pkt"))
+    c.map_or("busy cycles/pkt n/a".to_string(), |c| {
+        format!("{c:6.1} busy cycles/pkt")
+    })
 }
 
 fn summarize(ours: &[Sample], theirs: &[Sample]) {
@@ -126,7 +136,10 @@ fn summarize(ours: &[Sample], theirs: &[Sample]) {
         100.0 * spread(&t),
         median(&tc)
     );
-    println!("{}", result_line("raw-loop", median(&o), "testpmd", median(&t), "Mpps"));
+    println!(
+        "{}",
+        result_line("raw-loop", median(&o), "testpmd", median(&t), "Mpps")
+    );
 }
 
 fn run_ours(pcap: &std::path::Path, seconds: f64) -> Result<Sample, Error> {
@@ -168,10 +181,14 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Error> {
         b = b.arg(&a);
     }
     let eal = b.init()?;
-    let pool = Mempool::new(&eal, "perf_rx", &MempoolConfig {
-        size: 16383,
-        ..MempoolConfig::default()
-    })?;
+    let pool = Mempool::new(
+        &eal,
+        "perf_rx",
+        &MempoolConfig {
+            size: 16383,
+            ..MempoolConfig::default()
+        },
+    )?;
     let mut ports = Vec::new();
     for name in ["net_pcap0", "net_null0"] {
         let mut p = Port::by_name(&eal, name)?;

@@ -8,7 +8,7 @@ pub fn median(values: &[f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    if v.len() % 2 == 0 {
+    if v.len().is_multiple_of(2) {
         (v[mid - 1] + v[mid]) / 2.0
     } else {
         v[mid]
@@ -31,7 +31,9 @@ pub fn spread(values: &[f64]) -> f64 {
 /// `RESULT scenario=<name> ours=<v> <peer>=<v> ratio=<v> unit=<u>`.
 pub fn result_line(scenario: &str, ours: f64, peer: &str, theirs: f64, unit: &str) -> String {
     let ratio = if theirs > 0.0 { ours / theirs } else { 0.0 };
-    format!("RESULT scenario={scenario} ours={ours:.3} {peer}={theirs:.3} ratio={ratio:.3} unit={unit}")
+    format!(
+        "RESULT scenario={scenario} ours={ours:.3} {peer}={theirs:.3} ratio={ratio:.3} unit={unit}"
+    )
 }
 
 #[cfg(test)]

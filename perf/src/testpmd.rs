@@ -44,7 +44,11 @@ impl Session {
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 || tx.send(String::from_utf8_lossy(&buf[..n]).into_owned()).is_err() {
+                if n == 0
+                    || tx
+                        .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                        .is_err()
+                {
                     break;
                 }
             }
@@ -64,7 +68,11 @@ impl Session {
             match self.output.recv_timeout(left) {
                 Ok(chunk) => self.seen.push_str(&chunk),
                 Err(_) => {
-                    return Err(format!("testpmd did not print {needle:?}; output so far:\n{}", self.seen).into())
+                    return Err(format!(
+                        "testpmd did not print {needle:?}; output so far:\n{}",
+                        self.seen
+                    )
+                    .into())
                 }
             }
         }
@@ -122,7 +130,8 @@ fn parse_stop(text: &str, seconds: f64) -> Result<TestpmdRun, Error> {
         .split("Accumulated forward statistics for all ports")
         .nth(1)
         .ok_or_else(|| format!("no accumulated statistics in testpmd output:\n{text}"))?;
-    let forwarded = number_after(acc, "TX-packets:").ok_or("no TX-packets in testpmd statistics")?;
+    let forwarded =
+        number_after(acc, "TX-packets:").ok_or("no TX-packets in testpmd statistics")?;
     let cycles_per_packet = text
         .split("CPU cycles/packet=")
         .nth(1)
@@ -136,7 +145,12 @@ fn parse_stop(text: &str, seconds: f64) -> Result<TestpmdRun, Error> {
 }
 
 fn number_after(text: &str, label: &str) -> Option<f64> {
-    text.split(label).nth(1)?.split_whitespace().next()?.parse().ok()
+    text.split(label)
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
