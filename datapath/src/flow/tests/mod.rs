@@ -1,0 +1,8 @@
+//! Tests of the rule model, validation, rendering, tunnels and the
+//! software classifier.
+
+mod render;
+mod software;
+mod testpmd;
+mod tunnel;
+mod validate;
