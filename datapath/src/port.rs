@@ -557,7 +557,7 @@ impl Port {
     /// # Errors
     /// [`PortError::Busy`] while queues are out, or [`PortError::Dpdk`].
     pub fn stop(&mut self) -> Result<(), PortError> {
-        if Arc::strong_count(&self.inner) > 1 {
+        if self.queues_out() {
             return Err(PortError::Busy(self.inner.id));
         }
         // SAFETY: valid port; no queue handle exists, so nobody polls it.
@@ -565,6 +565,17 @@ impl Port {
         check(ret).map_err(|_| self.dpdk_err("rte_eth_dev_stop", ret, String::new()))?;
         self.started = false;
         Ok(())
+    }
+
+    fn queues_out(&self) -> bool {
+        let taken = |flags: &[AtomicBool]| flags.iter().any(|f| f.load(Ordering::Acquire));
+        taken(&self.inner.rx_taken) || taken(&self.inner.tx_taken)
+    }
+
+    /// A shared reference to the port's state, for objects (flow tables)
+    /// that must keep the port open while they live.
+    pub(crate) fn inner(&self) -> Arc<PortInner> {
+        self.inner.clone()
     }
 
     /// Whether [`Port::start`] succeeded and no stop followed.

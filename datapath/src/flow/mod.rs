@@ -28,6 +28,7 @@ pub mod field;
 pub mod item;
 pub mod packet;
 pub mod render;
+pub mod rte;
 pub mod rule;
 pub mod software;
 pub mod tunnel;
