@@ -16,6 +16,7 @@ pub mod mempool;
 pub mod port;
 pub mod queue;
 pub mod ring;
+pub mod tables;
 
 pub use eal::{rdtsc, Eal, EalBuilder, EalError};
 pub use errno::Errno;
