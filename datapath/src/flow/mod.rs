@@ -24,6 +24,7 @@
 
 pub mod action;
 pub mod corpus;
+pub mod doca;
 pub mod field;
 pub mod item;
 pub mod packet;
