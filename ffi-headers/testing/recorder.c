@@ -539,9 +539,10 @@ dpuflow_recorder_dump_actions_template(
  *
  * Only the entry points that take a rule (or template) are recorded; the
  * others exist so testpmd sees success instead of the PMD's ENOTSUP. Each
- * record is `<op line>\n<dump>---\n`, appended to $DPUFLOW_RECORDER_OUT
- * (stderr when unset). testpmd runs rte_flow calls from its one command
- * thread, so no locking. */
+ * record is `<op line>\n<dump>---\n`, appended to $DPUFLOW_RECORDER_OUT;
+ * when it is unset nothing is dumped or written (calls are still accepted,
+ * near-free, e.g. for benchmarks). testpmd runs rte_flow calls from its one
+ * command thread, so no locking. */
 
 struct rec_handle {
 	uint32_t magic;
@@ -598,23 +599,32 @@ free_handle(void *p)
 	}
 }
 
+/* Whether $DPUFLOW_RECORDER_OUT names a record file. */
+static int
+recording(void)
+{
+	const char *path = getenv("DPUFLOW_RECORDER_OUT");
+
+	return path != NULL && *path != '\0';
+}
+
 /* Appends `op` (one line, no newline), the dump in `body` and `---`. */
 static void
 emit(const char *op, const char *body)
 {
 	const char *path = getenv("DPUFLOW_RECORDER_OUT");
-	FILE *f = (path && *path) ? fopen(path, "a") : stderr;
+	FILE *f;
 
+	if (!recording())
+		return;
+	f = fopen(path, "a");
 	if (f == NULL) {
 		fprintf(stderr, "dpuflow recorder: cannot open %s: %s\n", path,
 			strerror(errno));
 		return;
 	}
 	fprintf(f, "%s\n%s---\n", op, body);
-	if (f != stderr)
-		fclose(f);
-	else
-		fflush(f);
+	fclose(f);
 }
 
 /* What to dump: a rule (attr may be NULL) or a template. */
@@ -667,8 +677,11 @@ alloc_dump(const struct dump_req *r)
 static void
 record(const char *op, const struct dump_req *r)
 {
-	char *body = alloc_dump(r);
+	char *body;
 
+	if (!recording())
+		return;
+	body = alloc_dump(r);
 	emit(op, body ? body : "dump-failed\n");
 	free(body);
 }

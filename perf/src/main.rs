@@ -5,6 +5,7 @@ mod child;
 mod pcapgen;
 mod raw_loop;
 mod report;
+mod rules;
 mod testpmd;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,12 @@ enum Scenario {
     /// (internal) One measured run of dpuflow's raw loop in this process.
     #[command(hide = true)]
     RawLoopWorker(raw_loop::WorkerArgs),
+    /// Rules/s into rte_flow arrays (vs rte_flow_conv), through the rte_flow
+    /// recorder (sync vs async) and into the software table; bytes per rule.
+    Rules(rules::Args),
+    /// (internal) Create+destroy through the preloaded rte_flow recorder.
+    #[command(hide = true)]
+    RulesWorker(rules::WorkerArgs),
 }
 
 fn main() {
@@ -35,6 +42,8 @@ fn main() {
     let result = match cli.scenario {
         Scenario::RawLoop(args) => raw_loop::run(&args),
         Scenario::RawLoopWorker(args) => raw_loop::worker(&args),
+        Scenario::Rules(args) => rules::run(&args),
+        Scenario::RulesWorker(args) => rules::worker(&args),
     };
     if let Err(err) = result {
         eprintln!("dpuflow-perf: error: {err}");
