@@ -221,6 +221,7 @@ impl SubnetPool {
         )
     }
 
+    #[cfg(test)]
     fn is_set(&self, off: u64) -> bool {
         self.used
             .get((off / 64) as usize)

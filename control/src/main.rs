@@ -5,6 +5,8 @@
 
 mod run;
 
+use dpuflow_control::config;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -18,12 +20,16 @@ struct Cli {
 enum Command {
     /// Run the datapath: forward between DPDK ports and print counters.
     Run(run::RunArgs),
+    /// Check the configuration: print the effective settings (secrets
+    /// redacted) and exit 0, or print every error and exit 2.
+    CheckConfig(Box<config::CheckConfigArgs>),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::CheckConfig(args) => std::process::exit(config::check_config(&args)),
     };
     if let Err(err) = result {
         eprintln!("dpuflow: error: {err}");

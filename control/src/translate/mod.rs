@@ -13,7 +13,6 @@
 //! port), the rule is narrowed instead: policy errors fail closed.
 
 // Nothing calls translate() until the watcher is wired in (next step).
-#![allow(dead_code)]
 
 mod annotations;
 mod convert;

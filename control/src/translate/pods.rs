@@ -69,8 +69,6 @@ pub(super) struct NamedPort<'a> {
 /// What policy resolution needs of one pod.
 #[derive(Debug)]
 pub(super) struct PodInfo<'a> {
-    /// Namespace.
-    pub namespace: &'a str,
     /// Labels.
     pub labels: &'a BTreeMap<String, String>,
     /// Addresses as a policy peer: empty for host-network and finished pods.
@@ -138,7 +136,6 @@ impl<'a> PodIndex<'a> {
         let labels = meta.labels.as_ref().unwrap_or(&NO_LABELS);
         let i = self.pods.len();
         self.pods.push(PodInfo {
-            namespace: ns,
             labels,
             addrs: peer_addrs(pod, primary.copied()),
             named_ports: named_ports(pod),

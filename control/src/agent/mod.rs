@@ -1,0 +1,431 @@
+//! The running control plane: watch the host cluster, speak the DPU
+//! protocol for this DPU's host node, and send the datapath only what
+//! changed.
+//!
+//! One pass, run after every burst of watch events (and at least every
+//! second): node subnets → IPAM; this node's annotations; the pod handshake
+//! (pod-networks first, then the bindings to the datapath, then Ready);
+//! translation of the whole snapshot and a diff against the tables the
+//! datapath already has. The datapath receives `Vec<Update>` batches over a
+//! crossbeam channel and applies each between bursts.
+
+pub mod lease;
+pub mod metrics;
+pub mod node;
+pub mod pods;
+pub mod representor;
+pub mod stores;
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use dpuflow_datapath::tables::{Tables, Update};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Client, ResourceExt};
+
+use crate::config::Config;
+use crate::protocol::mac::MacAddr;
+use crate::protocol::node_subnets::NodeSubnets;
+use crate::protocol::{keys, DEFAULT_NETWORK};
+use crate::translate::{translate, GatewaySettings, Snapshot, TranslateContext};
+
+use self::metrics::{now_secs, Health, Metrics};
+use self::pods::{Handshake, PodWrite};
+use self::representor::Representors;
+use self::stores::Stores;
+
+/// Why the agent stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Discovery against the host cluster failed.
+    #[error("host cluster API: {0}")]
+    Api(#[from] kube::Error),
+    /// The credentials lack a right the agent needs.
+    #[error("the host cluster token may not {verb} {resource}: {message} (the ovnkube-node service account's rights are needed)")]
+    Forbidden {
+        /// The verb refused.
+        verb: &'static str,
+        /// The resource.
+        resource: &'static str,
+        /// The API server's message.
+        message: String,
+    },
+    /// The datapath side of the update channel is gone.
+    #[error("the datapath stopped receiving updates")]
+    DatapathGone,
+}
+
+/// Everything the agent needs besides the cluster.
+pub struct Agent {
+    client: Client,
+    config: Arc<Config>,
+    updates: Sender<Vec<Update>>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    host_pf_mac: Option<MacAddr>,
+    sysfs: std::path::PathBuf,
+}
+
+impl Agent {
+    /// An agent acting for `config.node.host_k8s_nodename`, sending table
+    /// updates on `updates`.
+    pub fn new(
+        client: Client,
+        config: Arc<Config>,
+        updates: Sender<Vec<Update>>,
+        metrics: Arc<Metrics>,
+        health: Arc<Health>,
+    ) -> Self {
+        Self {
+            client,
+            config,
+            updates,
+            metrics,
+            health,
+            host_pf_mac: None,
+            sysfs: "/sys/class/net".into(),
+        }
+    }
+
+    /// The host PF representor's MAC (the gateway MAC in l3-gateway-config).
+    pub fn with_host_pf_mac(mut self, mac: MacAddr) -> Self {
+        self.host_pf_mac = Some(mac);
+        self
+    }
+
+    /// Where representor netdevs are looked up (default `/sys/class/net`).
+    pub fn with_sysfs(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.sysfs = dir.into();
+        self
+    }
+
+    /// Runs until `shutdown` resolves.
+    ///
+    /// # Errors
+    /// [`AgentError`] when discovery fails or the datapath goes away.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AgentError> {
+        self.preflight().await?;
+        let (stores, tasks) = stores::start(&self.client).await?;
+        let result = self.run_with(&stores, shutdown).await;
+        for t in tasks {
+            t.abort();
+        }
+        result
+    }
+
+    async fn run_with(
+        &self,
+        stores: &Stores,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AgentError> {
+        stores.wait_until_ready().await;
+        self.health.synced.store(true, Ordering::Relaxed);
+        self.metrics.stores_synced.set(1);
+        let lease = tokio::spawn(lease_loop(
+            self.client.clone(),
+            self.node_name().to_string(),
+            self.metrics.clone(),
+            self.health.clone(),
+        ));
+        let mut state = PassState {
+            handshake: Handshake::new(
+                Representors::new(self.config.datapath.vf_representors.clone(), &self.sysfs),
+                self.config.network.pod_routing(),
+            ),
+            tables: Tables::default(),
+            restored: false,
+        };
+        let mut shutdown = std::pin::pin!(shutdown);
+        let result = loop {
+            if let Err(e) = self.pass(stores, &mut state).await {
+                break Err(e);
+            }
+            tokio::select! {
+                _ = stores.changed.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = &mut shutdown => break Ok(()),
+            }
+        };
+        lease.abort();
+        result
+    }
+
+    /// Lists each watched resource once, so missing rights are one clear
+    /// error instead of watches retrying forever.
+    async fn preflight(&self) -> Result<(), AgentError> {
+        use k8s_openapi::api::core::v1::{Namespace, Service};
+        use k8s_openapi::api::networking::v1::NetworkPolicy;
+        let c = &self.client;
+        check(
+            "list",
+            "nodes",
+            Api::<Node>::all(c.clone()).list_metadata(&lp()).await,
+        )?;
+        check(
+            "list",
+            "pods",
+            Api::<Pod>::all(c.clone()).list_metadata(&lp()).await,
+        )?;
+        check(
+            "list",
+            "namespaces",
+            Api::<Namespace>::all(c.clone()).list_metadata(&lp()).await,
+        )?;
+        check(
+            "list",
+            "services",
+            Api::<Service>::all(c.clone()).list_metadata(&lp()).await,
+        )?;
+        check(
+            "list",
+            "networkpolicies",
+            Api::<NetworkPolicy>::all(c.clone())
+                .list_metadata(&lp())
+                .await,
+        )?;
+        Ok(())
+    }
+
+    fn node_name(&self) -> &str {
+        &self.config.node.host_k8s_nodename
+    }
+
+    /// One reconcile pass over the stores.
+    async fn pass(&self, stores: &Stores, state: &mut PassState) -> Result<(), AgentError> {
+        let started = Instant::now();
+        self.health.last_pass.store(now_secs(), Ordering::Relaxed);
+        self.metrics
+            .watch_errors
+            .set(stores.watch_errors.load(Ordering::Relaxed) as i64);
+        let Some(node) = stores
+            .nodes
+            .state()
+            .into_iter()
+            .find(|n| n.name_any() == self.node_name())
+        else {
+            tracing::warn!(
+                node = self.node_name(),
+                "host node not found in the host cluster"
+            );
+            return Ok(());
+        };
+        let local: Vec<Arc<Pod>> = stores
+            .pods
+            .state()
+            .into_iter()
+            .filter(|p| {
+                p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.node_name())
+            })
+            .collect();
+        self.node_subnets(&node, &local, state);
+        self.publish_node(&node).await;
+        let plan = state.handshake.plan(&local);
+        self.write_all(&plan.networks, "pod-networks").await;
+        self.send_tables(stores, &node, state)?;
+        self.write_all(&plan.statuses, "connection-status").await;
+        self.metrics
+            .pods_wired
+            .set(state.handshake.wired().count() as i64);
+        self.metrics
+            .pass_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Feeds the node's subnets to IPAM; on the first pass restores every
+    /// existing allocation before anything new is allocated.
+    fn node_subnets(&self, node: &Node, local: &[Arc<Pod>], state: &mut PassState) {
+        let subnets = node.annotations().get(keys::NODE_SUBNETS).map(|t| {
+            NodeSubnets::parse(t).and_then(|s| s.network(DEFAULT_NETWORK).map(<[_]>::to_vec))
+        });
+        match subnets {
+            None => tracing::info!(
+                node = self.node_name(),
+                "waiting for k8s.ovn.org/node-subnets"
+            ),
+            Some(Err(e)) => tracing::warn!(error = %e, "unusable node-subnets"),
+            Some(Ok(subnets)) => match state.handshake.set_subnets(&subnets) {
+                Ok(stranded) => {
+                    for p in stranded {
+                        tracing::warn!(pod = %p, "pod IPs are outside the new node subnets");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "node subnets rejected by IPAM"),
+            },
+        }
+        if !state.restored && state.handshake.free_ips() > 0 {
+            for (pod, reason) in state.handshake.restore(local) {
+                tracing::warn!(%pod, %reason, "existing pod-networks not restored");
+            }
+            state.restored = true;
+        }
+    }
+
+    async fn publish_node(&self, node: &Node) {
+        match node::publish(&self.client, node, &self.config, self.host_pf_mac).await {
+            Ok(0) => {}
+            Ok(n) => self.count_write("node", "ok", n as u64),
+            Err(e) => {
+                self.count_write("node", "error", 1);
+                tracing::warn!(error = %e, "node annotations not written");
+            }
+        }
+    }
+
+    fn count_write(&self, kind: &str, result: &str, n: u64) {
+        self.metrics
+            .annotation_writes
+            .with_label_values(&[kind, result])
+            .inc_by(n);
+    }
+
+    /// Merge-patches pod annotations through the `status` subresource (the
+    /// rights OVN-K's node service account has).
+    async fn write_all(&self, writes: &[PodWrite], kind: &str) {
+        for w in writes {
+            let api: Api<Pod> = Api::namespaced(self.client.clone(), &w.namespace);
+            let patch = serde_json::json!({ "metadata": { "annotations": { w.key: w.value } } });
+            match api
+                .patch_status(&w.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => self.count_write(kind, "ok", 1),
+                Err(e) => {
+                    self.count_write(kind, "error", 1);
+                    tracing::warn!(pod = %format!("{}/{}", w.namespace, w.name), key = w.key, error = %e, "pod annotation not written");
+                }
+            }
+            if w.key == keys::DPU_CONNECTION_STATUS && w.value.contains("\"Error\"") {
+                self.metrics.pod_errors.inc();
+            }
+        }
+    }
+
+    /// Translates the snapshot and sends what changed.
+    fn send_tables(
+        &self,
+        stores: &Stores,
+        node: &Node,
+        state: &mut PassState,
+    ) -> Result<(), AgentError> {
+        let snapshot = Snapshot {
+            nodes: stores.nodes.state().iter().map(|n| (**n).clone()).collect(),
+            pods: stores.pods.state().iter().map(|p| (**p).clone()).collect(),
+            namespaces: stores
+                .namespaces
+                .state()
+                .iter()
+                .map(|n| (**n).clone())
+                .collect(),
+            services: stores
+                .services
+                .state()
+                .iter()
+                .map(|s| (**s).clone())
+                .collect(),
+            endpoint_slices: stores.slices.v1(),
+            network_policies: stores
+                .policies
+                .state()
+                .iter()
+                .map(|p| (**p).clone())
+                .collect(),
+        };
+        let ctx = self.context(node, state);
+        let out = translate(&snapshot, &ctx);
+        self.metrics.translate_errors.set(out.errors.len() as i64);
+        let updates = Tables::diff(&state.tables, &out.tables);
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let n = updates.len() as u64;
+        self.updates
+            .send(updates)
+            .map_err(|_| AgentError::DatapathGone)?;
+        self.metrics.datapath_updates.inc_by(n);
+        state.tables = out.tables;
+        Ok(())
+    }
+
+    fn context(&self, node: &Node, state: &PassState) -> TranslateContext {
+        let c = &self.config;
+        let node_ips: Vec<IpAddr> = node
+            .status
+            .as_ref()
+            .and_then(|s| s.addresses.as_ref())
+            .map(|a| {
+                a.iter()
+                    .filter(|a| a.type_ == "InternalIP")
+                    .filter_map(|a| a.address.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        TranslateContext {
+            node_name: self.node_name().to_string(),
+            cluster_cidrs: c.network.cluster_subnets.iter().map(|s| s.cidr).collect(),
+            service_cidrs: c.network.service_cidrs.clone(),
+            node_ips,
+            bindings: state.handshake.bindings(),
+            gateway: GatewaySettings {
+                next_hops: c.gateway.nexthop.into_iter().collect(),
+                vlan: c.gateway.vlan_id,
+                router_subnet: c.gateway.router_subnet,
+                host_pf_mac: self
+                    .host_pf_mac
+                    .map(|m| dpuflow_datapath::MacAddr(m.octets())),
+                encap_ip: Some(c.encap.ip),
+                ..GatewaySettings::default()
+            },
+        }
+    }
+}
+
+fn lp() -> kube::api::ListParams {
+    kube::api::ListParams::default().limit(1)
+}
+
+fn check<T>(
+    verb: &'static str,
+    resource: &'static str,
+    r: Result<T, kube::Error>,
+) -> Result<(), AgentError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 403 || e.code == 401 => Err(AgentError::Forbidden {
+            verb,
+            resource,
+            message: e.message,
+        }),
+        Err(e) => Err(AgentError::Api(e)),
+    }
+}
+
+struct PassState {
+    handshake: Handshake,
+    tables: Tables,
+    restored: bool,
+}
+
+async fn lease_loop(client: Client, node: String, metrics: Arc<Metrics>, health: Arc<Health>) {
+    let mut tick = tokio::time::interval(crate::protocol::lease::LEASE_RENEW_INTERVAL);
+    loop {
+        tick.tick().await;
+        match lease::renew(&client, &node).await {
+            Ok(()) => {
+                health.last_lease.store(now_secs(), Ordering::Relaxed);
+                metrics.lease_renewals.with_label_values(&["ok"]).inc();
+            }
+            Err(e) => {
+                metrics.lease_renewals.with_label_values(&["error"]).inc();
+                tracing::warn!(error = %e, "lease renewal failed");
+            }
+        }
+    }
+}

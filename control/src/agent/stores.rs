@@ -1,0 +1,273 @@
+//! Reflector stores of the host cluster: watch → store, with backoff.
+//!
+//! Each watch runs as its own task, relists after `410 Gone` and survives
+//! API server restarts (kube-runtime's default backoff). Every event rings
+//! one [`Notify`], so the agent recomputes once per burst of events.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// Which EndpointSlice API the server offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointSliceVersion {
+    /// `discovery.k8s.io/v1` (Kubernetes >= 1.21).
+    V1,
+    /// `discovery.k8s.io/v1beta1` (older servers), converted to v1.
+    V1Beta1,
+}
+
+/// The stores the agent reads.
+#[derive(Clone)]
+pub struct Stores {
+    /// All nodes.
+    pub nodes: Store<Node>,
+    /// All pods (policy peers live on every node).
+    pub pods: Store<Pod>,
+    /// Namespaces (policy namespace selectors).
+    pub namespaces: Store<Namespace>,
+    /// Services.
+    pub services: Store<Service>,
+    /// EndpointSlices, as served (v1 objects, or v1beta1 as dynamic objects).
+    pub slices: SliceStore,
+    /// NetworkPolicies.
+    pub policies: Store<NetworkPolicy>,
+    /// NetworkAttachmentDefinitions, when the CRD is installed.
+    pub nads: Option<Store<DynamicObject>>,
+    /// Rung on every watch event.
+    pub changed: Arc<Notify>,
+    /// Watch errors seen (each retried with backoff).
+    pub watch_errors: Arc<AtomicU64>,
+}
+
+/// EndpointSlices in the version the server serves.
+#[derive(Clone)]
+pub enum SliceStore {
+    /// `discovery.k8s.io/v1`.
+    V1(Store<EndpointSlice>),
+    /// `discovery.k8s.io/v1beta1`.
+    V1Beta1(Store<DynamicObject>),
+}
+
+impl SliceStore {
+    /// All slices as v1 objects (v1beta1 converted: `topology`'s
+    /// `kubernetes.io/hostname` becomes `nodeName`).
+    pub fn v1(&self) -> Vec<EndpointSlice> {
+        match self {
+            SliceStore::V1(s) => s.state().iter().map(|a| (**a).clone()).collect(),
+            SliceStore::V1Beta1(s) => s.state().iter().filter_map(|o| beta_to_v1(o)).collect(),
+        }
+    }
+}
+
+fn beta_to_v1(obj: &DynamicObject) -> Option<EndpointSlice> {
+    let converted = beta_value_to_v1(obj);
+    if converted.is_none() {
+        tracing::warn!(slice = ?obj.metadata.name, "v1beta1 EndpointSlice not convertible; skipped");
+    }
+    converted
+}
+
+fn beta_value_to_v1(obj: &DynamicObject) -> Option<EndpointSlice> {
+    let mut value = serde_json::to_value(obj).ok()?;
+    // k8s-openapi checks apiVersion; the v1 shape is a superset here.
+    value["apiVersion"] = serde_json::Value::String("discovery.k8s.io/v1".to_string());
+    if let Some(eps) = value.get_mut("endpoints").and_then(|e| e.as_array_mut()) {
+        for ep in eps {
+            let host = ep
+                .pointer("/topology/kubernetes.io~1hostname")
+                .and_then(|h| h.as_str())
+                .map(str::to_string);
+            if let (Some(host), Some(map)) = (host, ep.as_object_mut()) {
+                map.entry("nodeName")
+                    .or_insert(serde_json::Value::String(host));
+            }
+        }
+    }
+    serde_json::from_value(value).ok()
+}
+
+/// Asks the server which EndpointSlice version it serves.
+///
+/// # Errors
+/// The API server's error when neither can be discovered.
+pub async fn endpoint_slice_version(client: &Client) -> Result<EndpointSliceVersion, kube::Error> {
+    match client.list_api_group_resources("discovery.k8s.io/v1").await {
+        Ok(list) if list.resources.iter().any(|r| r.name == "endpointslices") => {
+            Ok(EndpointSliceVersion::V1)
+        }
+        _ => {
+            client
+                .list_api_group_resources("discovery.k8s.io/v1beta1")
+                .await?;
+            Ok(EndpointSliceVersion::V1Beta1)
+        }
+    }
+}
+
+async fn nads_served(client: &Client) -> bool {
+    client
+        .list_api_group_resources("k8s.cni.cncf.io/v1")
+        .await
+        .is_ok_and(|l| {
+            l.resources
+                .iter()
+                .any(|r| r.name == "network-attachment-definitions")
+        })
+}
+
+/// Starts every watch; returns the stores and the tasks driving them.
+///
+/// # Errors
+/// Discovery errors (the server is unreachable or refuses).
+pub async fn start(client: &Client) -> Result<(Stores, Vec<JoinHandle<()>>), kube::Error> {
+    let changed = Arc::new(Notify::new());
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    macro_rules! spawn {
+        () => {{
+            let (store, task) = watch(Api::all(client.clone()), changed.clone(), errors.clone());
+            tasks.push(task);
+            store
+        }};
+    }
+    let nodes = spawn!();
+    let pods = spawn!();
+    let namespaces = spawn!();
+    let services = spawn!();
+    let policies = spawn!();
+    let slices = match endpoint_slice_version(client).await? {
+        EndpointSliceVersion::V1 => SliceStore::V1(spawn!()),
+        EndpointSliceVersion::V1Beta1 => {
+            let gvk = GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice");
+            let ar = ApiResource::from_gvk(&gvk);
+            let (store, task) = watch_dynamic(client, ar, changed.clone(), errors.clone());
+            tasks.push(task);
+            SliceStore::V1Beta1(store)
+        }
+    };
+    let nads = if nads_served(client).await {
+        let gvk = GroupVersionKind::gvk("k8s.cni.cncf.io", "v1", "NetworkAttachmentDefinition");
+        let mut ar = ApiResource::from_gvk(&gvk);
+        ar.plural = "network-attachment-definitions".to_string();
+        let (store, task) = watch_dynamic(client, ar, changed.clone(), errors.clone());
+        tasks.push(task);
+        Some(store)
+    } else {
+        None
+    };
+    let stores = Stores {
+        nodes,
+        pods,
+        namespaces,
+        services,
+        slices,
+        policies,
+        nads,
+        changed,
+        watch_errors: errors,
+    };
+    Ok((stores, tasks))
+}
+
+impl Stores {
+    /// Waits until every store has its initial list.
+    pub async fn wait_until_ready(&self) {
+        let _ = self.nodes.wait_until_ready().await;
+        let _ = self.pods.wait_until_ready().await;
+        let _ = self.namespaces.wait_until_ready().await;
+        let _ = self.services.wait_until_ready().await;
+        let _ = self.policies.wait_until_ready().await;
+        let _ = match &self.slices {
+            SliceStore::V1(s) => s.wait_until_ready().await,
+            SliceStore::V1Beta1(s) => s.wait_until_ready().await,
+        };
+        if let Some(n) = &self.nads {
+            let _ = n.wait_until_ready().await;
+        }
+    }
+}
+
+fn watch<K>(api: Api<K>, changed: Arc<Notify>, errors: Arc<AtomicU64>) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer);
+    let task = tokio::spawn(drive(stream, changed, errors, std::any::type_name::<K>()));
+    (reader, task)
+}
+
+fn watch_dynamic(
+    client: &Client,
+    ar: ApiResource,
+    changed: Arc<Notify>,
+    errors: Arc<AtomicU64>,
+) -> (Store<DynamicObject>, JoinHandle<()>) {
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    let writer = reflector::store::Writer::new(ar);
+    let reader = writer.as_reader();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer);
+    let task = tokio::spawn(drive(stream, changed, errors, "DynamicObject"));
+    (reader, task)
+}
+
+async fn drive<S, K>(stream: S, changed: Arc<Notify>, errors: Arc<AtomicU64>, what: &'static str)
+where
+    S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
+    let mut stream = std::pin::pin!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(_) => changed.notify_one(),
+            Err(e) => {
+                errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(resource = what, error = %e, "watch error; retrying with backoff");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1beta1_slices_convert_to_v1_with_node_name_from_topology() {
+        let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "discovery.k8s.io/v1beta1", "kind": "EndpointSlice",
+            "metadata": {"name": "web-abc", "namespace": "default", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            "endpoints": [{"addresses": ["10.244.1.3"], "conditions": {"ready": true},
+                           "topology": {"kubernetes.io/hostname": "dpu-host"}}]
+        }))
+        .expect("dynamic");
+        let v1 = beta_to_v1(&obj).expect("converts");
+        let eps = v1.endpoints.expect("endpoints");
+        assert_eq!(eps[0].node_name.as_deref(), Some("dpu-host"));
+        assert_eq!(eps[0].addresses, vec!["10.244.1.3".to_string()]);
+        assert_eq!(v1.ports.as_ref().and_then(|p| p[0].port), Some(8080));
+    }
+}
