@@ -1,8 +1,10 @@
 //! `dpuflow`: the DPU datapath agent for OVN-Kubernetes.
 //!
-//! Today it runs the forwarding datapath on DPDK ports (`dpuflow run`);
-//! the Kubernetes control plane grows around it.
+//! `dpuflow run` runs the forwarding datapath on DPDK ports; `dpuflow
+//! agent` runs the control plane against the host cluster;
+//! `dpuflow check-config` validates the settings.
 
+mod agent_cmd;
 mod run;
 
 use dpuflow_control::config;
@@ -20,6 +22,9 @@ struct Cli {
 enum Command {
     /// Run the datapath: forward between DPDK ports and print counters.
     Run(run::RunArgs),
+    /// Run the control plane: watch the host cluster, answer the DPU
+    /// handshake for this DPU's host node, serve metrics and health.
+    Agent(Box<agent_cmd::AgentArgs>),
     /// Check the configuration: print the effective settings (secrets
     /// redacted) and exit 0, or print every error and exit 2.
     CheckConfig(Box<config::CheckConfigArgs>),
@@ -29,6 +34,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Agent(args) => agent_cmd::agent(&args),
         Command::CheckConfig(args) => std::process::exit(config::check_config(&args)),
     };
     if let Err(err) = result {

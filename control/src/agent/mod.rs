@@ -141,6 +141,7 @@ impl Agent {
             ),
             tables: Tables::default(),
             restored: false,
+            node_missing: false,
         };
         let mut shutdown = std::pin::pin!(shutdown);
         let result = loop {
@@ -411,6 +412,8 @@ struct PassState {
     handshake: Handshake,
     tables: Tables,
     restored: bool,
+    /// The host node was missing at the last pass (logged once).
+    node_missing: bool,
 }
 
 async fn lease_loop(client: Client, node: String, metrics: Arc<Metrics>, health: Arc<Health>) {
