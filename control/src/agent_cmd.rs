@@ -26,9 +26,14 @@ pub fn agent(args: &AgentArgs) -> Result<(), Error> {
         Err(errors) => return Err(format!("invalid configuration:\n{errors}").into()),
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(run(cfg))
 }
 
@@ -36,7 +41,11 @@ async fn run(cfg: Arc<config::Config>) -> Result<(), Error> {
     let client = kube::Client::try_from(config::kube_config(&cfg.host_k8s).await?)?;
     let metrics = Arc::new(Metrics::new()?);
     let health = Arc::new(Health::default());
-    let server = tokio::spawn(metrics::serve(cfg.metrics_listen, metrics.clone(), health.clone()));
+    let server = tokio::spawn(metrics::serve(
+        cfg.metrics_listen,
+        metrics.clone(),
+        health.clone(),
+    ));
     let (tx, rx) = crossbeam_channel::unbounded::<Vec<dpuflow_datapath::tables::Update>>();
     std::thread::spawn(move || {
         let mut tables = Tables::default();

@@ -211,12 +211,16 @@ impl Agent {
             .into_iter()
             .find(|n| n.name_any() == self.node_name())
         else {
-            tracing::warn!(
-                node = self.node_name(),
-                "host node not found in the host cluster"
-            );
+            if !state.node_missing {
+                tracing::warn!(
+                    node = self.node_name(),
+                    "host node not in the host cluster; waiting"
+                );
+                state.node_missing = true;
+            }
             return Ok(());
         };
+        state.node_missing = false;
         let local: Vec<Arc<Pod>> = stores
             .pods
             .state()
