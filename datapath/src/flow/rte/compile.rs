@@ -19,6 +19,11 @@ use crate::flow::field::{MaskBits, Masked};
 use crate::flow::item::{GeneveOptMatch, Item};
 use crate::flow::{Action, Direction, Rule, RuleError};
 
+/// Arena bytes reserved per rule: a typical OVN rule needs ~360 B of
+/// specs, masks and confs (what `rte_flow_conv` reports); bumpalo rounds the
+/// chunk up, and a larger rule simply gets a second chunk.
+const ARENA_BYTES: usize = 384;
+
 /// A rule no rte_flow array can express.
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
@@ -62,7 +67,7 @@ impl RteRule {
     /// [`CompileError::Invalid`] naming the offending item or action.
     pub fn compile(rule: &Rule) -> Result<Self, CompileError> {
         rule.validate()?;
-        let arena = Bump::with_capacity(512);
+        let arena = Bump::with_capacity(ARENA_BYTES);
         let mut shape = Vec::with_capacity(64);
         let mut items = Vec::with_capacity(rule.pattern.len() + 1);
         for item in &rule.pattern {

@@ -73,8 +73,9 @@ pub struct FlowCount {
 struct Installed {
     flow: NonNull<sys::rte_flow>,
     port: u16,
-    /// Kept while an async create may still read it.
-    pending: Option<RteRule>,
+    /// Kept while an async create may still read it (boxed: most entries
+    /// hold none).
+    pending: Option<Box<RteRule>>,
 }
 
 /// Templates and table of one rule shape (async API).
@@ -243,7 +244,7 @@ impl FlowTable {
         &mut self,
         flow: NonNull<sys::rte_flow>,
         port: u16,
-        pending: Option<RteRule>,
+        pending: Option<Box<RteRule>>,
     ) -> FlowHandle {
         let id = self.next;
         self.next += 1;
@@ -289,7 +290,7 @@ impl FlowTable {
                 Some(&compiled),
             )
         })?;
-        let handle = self.track(flow, port, Some(compiled));
+        let handle = self.track(flow, port, Some(Box::new(compiled)));
         self.in_flight += 1;
         if self.in_flight >= self.config.batch.max(1) {
             self.commit()?;
@@ -405,7 +406,10 @@ impl FlowTable {
             };
             if ret == 0 {
                 self.in_flight += 1;
-                return self.commit();
+                if self.in_flight >= self.config.batch.max(1) {
+                    return self.commit();
+                }
+                return Ok(());
             }
             ret
         } else {
