@@ -27,6 +27,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use smallvec::SmallVec;
 use thiserror::Error;
 
 use super::action::Action;
@@ -165,7 +166,12 @@ impl Hasher for WordHasher {
     }
 }
 
-type WordMap<V> = HashMap<Box<[u64]>, V, BuildHasherDefault<WordHasher>>;
+/// A masked key: most shapes mask four words or fewer, which then sit
+/// inline in the hash table (no pointer to chase on a probe).
+type Key = SmallVec<[u64; 4]>;
+type WordMap<V> = HashMap<Key, V, BuildHasherDefault<WordHasher>>;
+/// Rules of one masked key, best first; the usual single rule is inline.
+type Bucket = SmallVec<[Candidate; 1]>;
 
 /// A rule's rank: lower is better.
 type Rank = (u32, u64);
@@ -183,7 +189,7 @@ struct Shape {
     /// Non-zero mask words: (word index, mask).
     words: Vec<(usize, u64)>,
     /// Masked key → rules, best first.
-    buckets: WordMap<Vec<Candidate>>,
+    buckets: WordMap<Bucket>,
     /// Priority → number of rules.
     priorities: BTreeMap<u32, usize>,
 }
@@ -255,7 +261,7 @@ struct Entry {
     rule: Rule,
     rank: Rank,
     shape: usize,
-    key: Box<[u64]>,
+    key: Key,
 }
 
 /// A set of rules of one direction, classified by tuple-space search.
@@ -374,7 +380,13 @@ impl SoftwareTable {
     pub fn lookup(&self, group: u32, key: &PacketKey) -> Option<RuleId> {
         let words = flatkey::packet_words(key);
         let c = self.groups.get(&group)?.best(&words)?;
-        self.entry(c.slot).map(|e| e.id)
+        // The generation vector is far smaller than the entries: one
+        // cache line instead of a whole Entry on the lookup path.
+        let generation = *self.generations.get(c.slot as usize)?;
+        Some(RuleId {
+            slot: c.slot,
+            generation,
+        })
     }
 
     /// Classifies a packet: lookup in group 0, following jumps.
@@ -432,12 +444,7 @@ fn sparse(mask: &Words) -> Vec<(usize, u64)> {
         .collect()
 }
 
-fn add_to_group(
-    group: &mut Group,
-    value: &Words,
-    mask: &Words,
-    c: Candidate,
-) -> (usize, Box<[u64]>) {
+fn add_to_group(group: &mut Group, value: &Words, mask: &Words, c: Candidate) -> (usize, Key) {
     let shape_idx = match group.by_mask.get(mask.as_slice()) {
         Some(i) => *i,
         None => {
@@ -451,7 +458,7 @@ fn add_to_group(
             i
         }
     };
-    let mut key: Box<[u64]> = Box::from([]);
+    let mut key = Key::new();
     if let Some(shape) = group.shapes.get_mut(shape_idx) {
         key = shape
             .words
