@@ -19,7 +19,9 @@ use dpuflow_datapath::tables::{Tables, Update};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -429,8 +431,20 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
     // Fill the /29, see the next pod refused, delete one, see its IP reused.
     create_pod(&admin, "web-3", json!({}), Some(details(3, "sb3"))).await;
     create_pod(&admin, "web-4", json!({}), Some(details(4, "sb4"))).await;
-    ready_ip(&admin, "web-3").await;
+    let ip3 = ready_ip(&admin, "web-3").await;
     ready_ip(&admin, "web-4").await;
+
+    // A new VF for web-3 (pod sandbox recreated): rewired, same IP.
+    let patch = json!({"metadata": {"annotations": {"k8s.ovn.org/dpu.connection-details": details(7, "sb7")}}});
+    Api::<Pod>::namespaced(admin.clone(), "default")
+        .patch("web-3", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch details");
+    agent
+        .until("web-3 on its new VF", |t| {
+            pod_with_ip(t, &ip3).is_some_and(|p| p.port.name == "net_ring_vf7")
+        })
+        .await;
     create_pod(&admin, "web-5", json!({}), Some(details(5, "sb5"))).await;
     let (status, _) = status_of(&admin, "web-5").await;
     assert_eq!(status["Status"], "Error", "subnet is full: {status}");
