@@ -14,6 +14,7 @@ use dpuflow_sys as sys;
 
 use crate::dpdk_log;
 use crate::errno::{check, Errno};
+pub use crate::flow::MacAddr;
 use crate::queue::{RxQueue, TxQueue};
 use crate::ring::Ring;
 use crate::{Eal, Mempool};
@@ -178,27 +179,6 @@ pub struct Link {
     pub speed_mbps: u32,
     /// Full duplex.
     pub full_duplex: bool,
-}
-
-/// A MAC address.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-impl fmt::Debug for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
 }
 
 /// Basic port counters (`rte_eth_stats`).
