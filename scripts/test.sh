@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 
+# The control plane's integration tests run against a real kube-apiserver +
+# etcd, built once from Debian's source package and cached in
+# ~/.cache/dpuflow (minutes on a fresh machine, instant afterwards).
+echo "== real kube-apiserver for the control-plane tests"
+./scripts/kube-apiserver.sh build
+
 echo "== tests without hugepages (--no-huge)"
 cargo test --workspace --features dpuflow-sys/testing
 
