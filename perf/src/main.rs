@@ -2,6 +2,7 @@
 //! the same run, interleaved, and end with one `RESULT` line.
 
 mod child;
+mod control;
 mod pcapgen;
 mod raw_loop;
 mod report;
@@ -35,6 +36,10 @@ enum Scenario {
     /// (internal) Create+destroy through the preloaded rte_flow recorder.
     #[command(hide = true)]
     RulesWorker(rules::WorkerArgs),
+    /// The control agent against a real kube-apiserver: pod connection-details
+    /// → Ready and EndpointSlice change → datapath update (p50/p99), plus the
+    /// size and time of a full resync from an in-memory snapshot.
+    Control(control::Args),
 }
 
 fn main() {
@@ -44,6 +49,7 @@ fn main() {
         Scenario::RawLoopWorker(args) => raw_loop::worker(&args),
         Scenario::Rules(args) => rules::run(&args),
         Scenario::RulesWorker(args) => rules::worker(&args),
+        Scenario::Control(args) => control::run(&args),
     };
     if let Err(err) = result {
         eprintln!("dpuflow-perf: error: {err}");

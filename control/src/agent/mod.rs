@@ -38,6 +38,10 @@ use self::pods::{Handshake, PodWrite};
 use self::representor::Representors;
 use self::stores::Stores;
 
+/// Pod annotation writes in flight at once (a burst of new pods must not
+/// wait for one round trip per pod).
+const WRITES_IN_FLIGHT: usize = 16;
+
 /// Why the agent stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -294,22 +298,27 @@ impl Agent {
     /// Merge-patches pod annotations through the `status` subresource (the
     /// rights OVN-K's node service account has).
     async fn write_all(&self, writes: &[PodWrite], kind: &str) {
-        for w in writes {
-            let api: Api<Pod> = Api::namespaced(self.client.clone(), &w.namespace);
-            let patch = serde_json::json!({ "metadata": { "annotations": { w.key: w.value } } });
-            match api
-                .patch_status(&w.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => self.count_write(kind, "ok", 1),
-                Err(e) => {
-                    self.count_write(kind, "error", 1);
-                    tracing::warn!(pod = %format!("{}/{}", w.namespace, w.name), key = w.key, error = %e, "pod annotation not written");
-                }
+        use futures::StreamExt;
+        futures::stream::iter(writes)
+            .for_each_concurrent(WRITES_IN_FLIGHT, |w| self.write_one(w, kind))
+            .await;
+    }
+
+    async fn write_one(&self, w: &PodWrite, kind: &str) {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &w.namespace);
+        let patch = serde_json::json!({ "metadata": { "annotations": { w.key: w.value } } });
+        match api
+            .patch_status(&w.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => self.count_write(kind, "ok", 1),
+            Err(e) => {
+                self.count_write(kind, "error", 1);
+                tracing::warn!(pod = %format!("{}/{}", w.namespace, w.name), key = w.key, error = %e, "pod annotation not written");
             }
-            if w.key == keys::DPU_CONNECTION_STATUS && w.value.contains("\"Error\"") {
-                self.metrics.pod_errors.inc();
-            }
+        }
+        if w.key == keys::DPU_CONNECTION_STATUS && w.value.contains("\"Error\"") {
+            self.metrics.pod_errors.inc();
         }
     }
 
@@ -321,27 +330,12 @@ impl Agent {
         state: &mut PassState,
     ) -> Result<(), AgentError> {
         let snapshot = Snapshot {
-            nodes: stores.nodes.state().iter().map(|n| (**n).clone()).collect(),
-            pods: stores.pods.state().iter().map(|p| (**p).clone()).collect(),
-            namespaces: stores
-                .namespaces
-                .state()
-                .iter()
-                .map(|n| (**n).clone())
-                .collect(),
-            services: stores
-                .services
-                .state()
-                .iter()
-                .map(|s| (**s).clone())
-                .collect(),
-            endpoint_slices: stores.slices.v1(),
-            network_policies: stores
-                .policies
-                .state()
-                .iter()
-                .map(|p| (**p).clone())
-                .collect(),
+            nodes: stores.nodes.state(),
+            pods: stores.pods.state(),
+            namespaces: stores.namespaces.state(),
+            services: stores.services.state(),
+            endpoint_slices: stores.slices.state(),
+            network_policies: stores.policies.state(),
         };
         let ctx = self.context(node, state);
         let out = translate(&snapshot, &ctx);

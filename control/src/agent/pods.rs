@@ -10,7 +10,7 @@
 //! [`Handshake::plan`] is pure (it decides the annotation writes); the agent
 //! performs them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -75,6 +75,9 @@ pub struct Handshake {
     routing: PodRouting,
     reps: Representors,
     wired: BTreeMap<String, Wiring>,
+    /// Wired pods whose last plan needed no write, by resourceVersion: they
+    /// are skipped until the pod object changes (a pass stays O(changes)).
+    settled: HashMap<String, String>,
     next_endpoint: u32,
 }
 
@@ -110,6 +113,7 @@ impl Handshake {
             routing,
             reps,
             wired: BTreeMap::new(),
+            settled: HashMap::new(),
             next_endpoint: 1,
         }
     }
@@ -139,6 +143,7 @@ impl Handshake {
         };
         self.ipam = Some(ipam);
         self.subnets = subnets.to_vec();
+        self.settled.clear();
         Ok(stranded)
     }
 
@@ -188,7 +193,24 @@ impl Handshake {
             }
             let r = pod_ref(pod);
             seen.insert(r.uid.clone());
+            let rv = pod.resource_version();
+            if rv.is_some() && self.settled.get(&r.uid) == rv.as_ref() {
+                continue;
+            }
+            let uid = r.uid.clone();
+            let writes = plan.networks.len() + plan.statuses.len();
             self.plan_pod(pod, r, &mut plan);
+            let quiet = plan.networks.len() + plan.statuses.len() == writes;
+            // Only Ready pods settle: a pod answered with Error is retried
+            // every pass (an IP or a representor may have become free).
+            match rv {
+                Some(rv) if quiet && self.wired.contains_key(&uid) => {
+                    self.settled.insert(uid, rv);
+                }
+                _ => {
+                    self.settled.remove(&uid);
+                }
+            }
         }
         let gone: Vec<String> = self
             .wired
@@ -196,6 +218,7 @@ impl Handshake {
             .filter(|u| !seen.contains(*u))
             .cloned()
             .collect();
+        self.settled.retain(|uid, _| seen.contains(uid));
         for uid in gone {
             if let Some(w) = self.wired.remove(&uid) {
                 plan.unwired.push(w.pod);

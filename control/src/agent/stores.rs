@@ -39,8 +39,9 @@ pub struct Stores {
     pub namespaces: Store<Namespace>,
     /// Services.
     pub services: Store<Service>,
-    /// EndpointSlices, as served (v1 objects, or v1beta1 as dynamic objects).
-    pub slices: SliceStore,
+    /// EndpointSlices as v1 objects (v1beta1 ones are converted once, as
+    /// they arrive).
+    pub slices: Store<EndpointSlice>,
     /// NetworkPolicies.
     pub policies: Store<NetworkPolicy>,
     /// NetworkAttachmentDefinitions, when the CRD is installed.
@@ -49,26 +50,6 @@ pub struct Stores {
     pub changed: Arc<Notify>,
     /// Watch errors seen (each retried with backoff).
     pub watch_errors: Arc<AtomicU64>,
-}
-
-/// EndpointSlices in the version the server serves.
-#[derive(Clone)]
-pub enum SliceStore {
-    /// `discovery.k8s.io/v1`.
-    V1(Store<EndpointSlice>),
-    /// `discovery.k8s.io/v1beta1`.
-    V1Beta1(Store<DynamicObject>),
-}
-
-impl SliceStore {
-    /// All slices as v1 objects (v1beta1 converted: `topology`'s
-    /// `kubernetes.io/hostname` becomes `nodeName`).
-    pub fn v1(&self) -> Vec<EndpointSlice> {
-        match self {
-            SliceStore::V1(s) => s.state().iter().map(|a| (**a).clone()).collect(),
-            SliceStore::V1Beta1(s) => s.state().iter().filter_map(|o| beta_to_v1(o)).collect(),
-        }
-    }
 }
 
 fn beta_to_v1(obj: &DynamicObject) -> Option<EndpointSlice> {
@@ -148,13 +129,11 @@ pub async fn start(client: &Client) -> Result<(Stores, Vec<JoinHandle<()>>), kub
     let services = spawn!();
     let policies = spawn!();
     let slices = match endpoint_slice_version(client).await? {
-        EndpointSliceVersion::V1 => SliceStore::V1(spawn!()),
+        EndpointSliceVersion::V1 => spawn!(),
         EndpointSliceVersion::V1Beta1 => {
-            let gvk = GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice");
-            let ar = ApiResource::from_gvk(&gvk);
-            let (store, task) = watch_dynamic(client, ar, changed.clone(), errors.clone());
+            let (store, task) = watch_beta_slices(client, changed.clone(), errors.clone());
             tasks.push(task);
-            SliceStore::V1Beta1(store)
+            store
         }
     };
     let nads = if nads_served(client).await {
@@ -189,10 +168,7 @@ impl Stores {
         let _ = self.namespaces.wait_until_ready().await;
         let _ = self.services.wait_until_ready().await;
         let _ = self.policies.wait_until_ready().await;
-        let _ = match &self.slices {
-            SliceStore::V1(s) => s.wait_until_ready().await,
-            SliceStore::V1Beta1(s) => s.wait_until_ready().await,
-        };
+        let _ = self.slices.wait_until_ready().await;
         if let Some(n) = &self.nads {
             let _ = n.wait_until_ready().await;
         }
@@ -215,6 +191,40 @@ where
         .reflect(writer);
     let task = tokio::spawn(drive(stream, changed, errors, std::any::type_name::<K>()));
     (reader, task)
+}
+
+/// Watches `discovery.k8s.io/v1beta1` EndpointSlices and keeps them as v1
+/// objects: converted once per event, not on every read.
+fn watch_beta_slices(
+    client: &Client,
+    changed: Arc<Notify>,
+    errors: Arc<AtomicU64>,
+) -> (Store<EndpointSlice>, JoinHandle<()>) {
+    let gvk = GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice");
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .filter_map(|event| futures::future::ready(convert_event(event)))
+        .reflect(writer);
+    let task = tokio::spawn(drive(stream, changed, errors, "EndpointSlice/v1beta1"));
+    (reader, task)
+}
+
+/// Converts one v1beta1 event; an object that does not convert is dropped
+/// (and logged) rather than poisoning the store.
+fn convert_event(
+    event: Result<watcher::Event<DynamicObject>, watcher::Error>,
+) -> Option<Result<watcher::Event<EndpointSlice>, watcher::Error>> {
+    use watcher::Event;
+    Some(match event {
+        Err(e) => Err(e),
+        Ok(Event::Apply(o)) => Ok(Event::Apply(beta_to_v1(&o)?)),
+        Ok(Event::Delete(o)) => Ok(Event::Delete(beta_to_v1(&o)?)),
+        Ok(Event::InitApply(o)) => Ok(Event::InitApply(beta_to_v1(&o)?)),
+        Ok(Event::Init) => Ok(Event::Init),
+        Ok(Event::InitDone) => Ok(Event::InitDone),
+    })
 }
 
 fn watch_dynamic(

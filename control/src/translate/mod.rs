@@ -26,6 +26,7 @@ mod services;
 mod tests;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use dpuflow_datapath::tables::{EndpointId, PortRef, Tables};
 use dpuflow_datapath::MacAddr;
@@ -36,22 +37,23 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 pub use error::TranslateError;
 
-/// The host cluster objects translation reads. Order does not matter.
+/// The host cluster objects translation reads. Order does not matter. The
+/// objects are shared with the reflector stores (`Arc`), never copied.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// All nodes (this host node and the remote ones).
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<Arc<Node>>,
     /// All pods of all nodes (policy peers are resolved cluster-wide).
-    pub pods: Vec<Pod>,
+    pub pods: Vec<Arc<Pod>>,
     /// All namespaces (for namespace selectors).
-    pub namespaces: Vec<Namespace>,
+    pub namespaces: Vec<Arc<Namespace>>,
     /// All services.
-    pub services: Vec<Service>,
+    pub services: Vec<Arc<Service>>,
     /// All endpoint slices (`discovery.k8s.io/v1`; the watcher converts
     /// older versions).
-    pub endpoint_slices: Vec<EndpointSlice>,
+    pub endpoint_slices: Vec<Arc<EndpointSlice>>,
     /// All network policies.
-    pub network_policies: Vec<NetworkPolicy>,
+    pub network_policies: Vec<Arc<NetworkPolicy>>,
 }
 
 /// What this DPU knows beyond the cluster objects.

@@ -23,7 +23,7 @@ fn new_endpoint(addr: &str, node: &str) -> Endpoint {
 fn changed_endpoint_slice_yields_one_service_upsert() {
     let before = cluster();
     let mut after = before.clone();
-    after.endpoint_slices[0]
+    std::sync::Arc::make_mut(&mut after.endpoint_slices[0])
         .endpoints
         .get_or_insert_with(Vec::new)
         .push(new_endpoint("10.244.2.13", "host-b"));
@@ -48,7 +48,10 @@ fn reordered_objects_and_endpoints_change_nothing() {
     after.nodes.reverse();
     after.pods.reverse();
     after.namespaces.reverse();
-    if let Some(eps) = after.endpoint_slices[0].endpoints.as_mut() {
+    if let Some(eps) = std::sync::Arc::make_mut(&mut after.endpoint_slices[0])
+        .endpoints
+        .as_mut()
+    {
         eps.reverse();
     }
     let ctx = cluster_ctx();
@@ -77,7 +80,10 @@ fn a_peer_pod_ip_change_updates_only_the_policy() {
         .iter_mut()
         .find(|p| p.metadata.name.as_deref() == Some("nginx-ingress-6f7c9d-abcde"))
         .expect("nginx pod");
-    let status = nginx.status.as_mut().expect("status");
+    let status = std::sync::Arc::make_mut(nginx)
+        .status
+        .as_mut()
+        .expect("status");
     status.pod_ip = Some("10.244.2.21".into());
     status.pod_ips = Some(vec![k8s_openapi::api::core::v1::PodIP {
         ip: "10.244.2.21".into(),

@@ -11,6 +11,7 @@ mod policy;
 mod services;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use dpuflow_datapath::tables::{EndpointId, PortRef, Prefix};
 use dpuflow_datapath::MacAddr;
@@ -31,16 +32,24 @@ pub(super) fn snap(items: Value) -> Snapshot {
         let kind = item["kind"].as_str().expect("kind").to_owned();
         let msg = format!("{kind} {}", item["metadata"]["name"]);
         match kind.as_str() {
-            "Node" => s.nodes.push(serde_json::from_value(item).expect(&msg)),
-            "Pod" => s.pods.push(serde_json::from_value(item).expect(&msg)),
-            "Namespace" => s.namespaces.push(serde_json::from_value(item).expect(&msg)),
-            "Service" => s.services.push(serde_json::from_value(item).expect(&msg)),
+            "Node" => s
+                .nodes
+                .push(Arc::new(serde_json::from_value(item).expect(&msg))),
+            "Pod" => s
+                .pods
+                .push(Arc::new(serde_json::from_value(item).expect(&msg))),
+            "Namespace" => s
+                .namespaces
+                .push(Arc::new(serde_json::from_value(item).expect(&msg))),
+            "Service" => s
+                .services
+                .push(Arc::new(serde_json::from_value(item).expect(&msg))),
             "EndpointSlice" => s
                 .endpoint_slices
-                .push(serde_json::from_value(item).expect(&msg)),
+                .push(Arc::new(serde_json::from_value(item).expect(&msg))),
             "NetworkPolicy" => s
                 .network_policies
-                .push(serde_json::from_value(item).expect(&msg)),
+                .push(Arc::new(serde_json::from_value(item).expect(&msg))),
             other => panic!("unexpected kind {other}"),
         }
     }
