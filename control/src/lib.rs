@@ -12,5 +12,6 @@
 pub mod agent;
 pub mod config;
 pub mod ipam;
+pub mod local_apiserver;
 pub mod protocol;
 pub mod translate;

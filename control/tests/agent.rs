@@ -3,17 +3,15 @@
 //! and policies arriving as datapath updates, an API server restart, an
 //! agent restart, and a token without rights.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::apiserver::ApiServer;
 use crossbeam_channel::Receiver;
 use dpuflow_control::agent::metrics::{Health, Metrics};
 use dpuflow_control::agent::{Agent, AgentError};
 use dpuflow_control::config::{self, ConfigArgs, LoadContext};
+use dpuflow_control::local_apiserver::LocalApiServer as ApiServer;
 use dpuflow_control::protocol::mac::MacAddr;
 use dpuflow_datapath::tables::{Tables, Update};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -210,10 +208,14 @@ fn pod_with_ip<'a>(t: &'a Tables, ip: &str) -> Option<&'a dpuflow_datapath::tabl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
-    let Some(server) = ApiServer::start("agent") else {
+    // CI builds the server (scripts/test.sh); on a machine that cannot, say
+    // so loudly instead of failing on something else.
+    if std::env::var("DPUFLOW_SKIP_APISERVER").is_ok_and(|v| v == "1") {
+        eprintln!("!!! SKIPPED: DPUFLOW_SKIP_APISERVER=1, no real kube-apiserver on this machine");
         return;
-    };
-    let admin = server.admin();
+    }
+    let server = ApiServer::start("agent").unwrap_or_else(|e| panic!("{e}"));
+    let admin = server.client_with(&server.admin_token).expect("client");
     let ns: Namespace =
         serde_json::from_value(json!({"metadata": {"name": "ovn-kubernetes"}})).expect("ns");
     Api::<Namespace>::all(admin.clone())
@@ -242,7 +244,7 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
 
     // A token without rights: one clear error, no hang.
     let denied = start_agent(
-        server.client_with(&server.limited_token),
+        server.client_with(&server.limited_token).expect("client"),
         config(&server, &server.limited_token),
     );
     let err = tokio::time::timeout(Duration::from_secs(20), denied.task)
@@ -461,7 +463,7 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
     // The API server dies and comes back: watches resume.
     server.kill_apiserver();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    server.restart();
+    server.restart().expect("restart");
     create_pod(&admin, "after-restart", json!({}), Some(details(6, "sb6"))).await;
     let (status, _) = status_of(&admin, "after-restart").await;
     assert_eq!(

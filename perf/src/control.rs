@@ -24,8 +24,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -34,6 +32,7 @@ use crossbeam_channel::Receiver;
 use dpuflow_control::agent::metrics::{Health, Metrics};
 use dpuflow_control::agent::Agent;
 use dpuflow_control::config::{self, Config, ConfigArgs, LoadContext};
+use dpuflow_control::local_apiserver::{self, LocalApiServer};
 use dpuflow_control::protocol::mac::MacAddr;
 use dpuflow_control::translate::{
     translate, GatewaySettings, PodBinding, Snapshot, TranslateContext,
@@ -119,7 +118,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
     resync(args)?;
 
     let started = Instant::now();
-    let server = ApiServer::start()?;
+    let server = LocalApiServer::start("perf")?;
     println!(
         "\napi server: {} (started in {:.1} s)",
         server.url,
@@ -181,86 +180,6 @@ fn validate(args: &Args) -> Result<(), Error> {
 // The API server (scripts/kube-apiserver.sh), stopped on drop.
 // ---------------------------------------------------------------------------
 
-/// One running API server + etcd; stopped (and its state removed) on drop,
-/// also when the scenario fails half-way.
-struct ApiServer {
-    dir: PathBuf,
-    url: String,
-    ca_pem: Vec<u8>,
-    admin_token: String,
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scripts/kube-apiserver.sh"
-    ))
-}
-
-fn run_script(args: &[&str]) -> Result<(), Error> {
-    let out = Command::new("bash")
-        .arg(script())
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run kube-apiserver.sh: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "kube-apiserver.sh {args:?} failed: {}\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into())
-    }
-}
-
-impl ApiServer {
-    fn start() -> Result<Self, Error> {
-        let dir = std::env::temp_dir().join(format!("dpuflow-kas-perf-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        // The guard exists before the start, so a half-started server is
-        // stopped too.
-        let mut server = ApiServer {
-            dir,
-            url: String::new(),
-            ca_pem: Vec::new(),
-            admin_token: String::new(),
-        };
-        run_script(&["start", &server.dir.to_string_lossy()])?;
-        let read = |f: &str| {
-            std::fs::read_to_string(server.dir.join(f))
-                .map_err(|e| format!("{}: {e}", server.dir.join(f).display()))
-        };
-        let url = read("server.url")?.trim().to_string();
-        let ca_pem = read("ca.crt")?.into_bytes();
-        let admin_token = read("admin.token")?.trim().to_string();
-        server.url = url;
-        server.ca_pem = ca_pem;
-        server.admin_token = admin_token;
-        Ok(server)
-    }
-
-    fn access(&self) -> Access {
-        Access {
-            url: self.url.clone(),
-            ca_pem: self.ca_pem.clone(),
-            token: self.admin_token.clone(),
-        }
-    }
-}
-
-impl Drop for ApiServer {
-    fn drop(&mut self) {
-        if let Err(e) = run_script(&["stop", &self.dir.to_string_lossy()]) {
-            eprintln!("control: stopping the API server: {e}");
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// What a client needs; clients are made inside the runtime that uses them
 /// (kube's client spawns its buffer task on the current runtime).
 #[derive(Clone)]
@@ -271,12 +190,20 @@ struct Access {
 }
 
 impl Access {
+    fn of(server: &LocalApiServer) -> Self {
+        Access {
+            url: server.url.clone(),
+            ca_pem: server.ca_pem.clone(),
+            token: server.admin_token.clone(),
+        }
+    }
+
     fn client(&self) -> Result<Client, Error> {
-        let mut config = kube::Config::new(self.url.parse()?);
-        let certs = pem::parse_many(&self.ca_pem)?;
-        config.root_cert = Some(certs.into_iter().map(|p| p.into_contents()).collect());
-        config.auth_info.token = Some(self.token.clone().into());
-        Ok(Client::try_from(config)?)
+        Ok(local_apiserver::client(
+            &self.url,
+            &self.ca_pem,
+            &self.token,
+        )?)
     }
 }
 
@@ -568,10 +495,10 @@ struct Outcome {
 
 async fn live(
     args: &Args,
-    server: &ApiServer,
+    server: &LocalApiServer,
     agent_rt: &tokio::runtime::Runtime,
 ) -> Result<Outcome, Error> {
-    let access = server.access();
+    let access = Access::of(server);
     let client = access.client()?;
     setup_cluster(&client).await?;
 
