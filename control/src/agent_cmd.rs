@@ -8,6 +8,7 @@ use std::sync::Arc;
 use dpuflow_control::agent::metrics::{self, Health, Metrics};
 use dpuflow_control::agent::Agent;
 use dpuflow_control::config::{self, LoadContext};
+use dpuflow_control::protocol::mac::MacAddr;
 use dpuflow_datapath::tables::Tables;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -37,6 +38,14 @@ pub fn agent(args: &AgentArgs) -> Result<(), Error> {
     rt.block_on(run(cfg))
 }
 
+/// The host PF representor's MAC from sysfs (`host-pf-port`, default
+/// `pf0hpf`): the gateway MAC OVN-K expects in l3-gateway-config.
+fn host_pf_mac(cfg: &config::Config) -> Option<MacAddr> {
+    let port = cfg.datapath.host_pf_port.as_deref().unwrap_or("pf0hpf");
+    let text = std::fs::read_to_string(format!("/sys/class/net/{port}/address")).ok()?;
+    text.trim().parse().ok()
+}
+
 async fn run(cfg: Arc<config::Config>) -> Result<(), Error> {
     let client = kube::Client::try_from(config::kube_config(&cfg.host_k8s).await?)?;
     let metrics = Arc::new(Metrics::new()?);
@@ -63,7 +72,14 @@ async fn run(cfg: Arc<config::Config>) -> Result<(), Error> {
         }
     });
     tracing::info!(node = %cfg.node.host_k8s_nodename, metrics = %cfg.metrics_listen, "agent starting");
-    let agent = Agent::new(client, cfg, tx, metrics, health);
+    let mut agent = Agent::new(client, cfg.clone(), tx, metrics, health);
+    match host_pf_mac(&cfg) {
+        Some(mac) => agent = agent.with_host_pf_mac(mac),
+        None => tracing::warn!(
+            port = ?cfg.datapath.host_pf_port,
+            "host PF representor MAC unknown: k8s.ovn.org/l3-gateway-config is not written"
+        ),
+    }
     let result = agent
         .run(async {
             let _ = tokio::signal::ctrl_c().await;

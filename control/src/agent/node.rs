@@ -65,16 +65,34 @@ pub fn desired(
         keys::NODE_PRIMARY_IFADDR.to_string(),
         host_addr.to_json(keys::NODE_PRIMARY_IFADDR)?,
     );
+    // OVN-K's parser requires the gateway MAC: without it, write no
+    // l3-gateway-config rather than an invalid one.
+    if let Some(mac) = host_pf_mac {
+        let gw = gateway_config(config, &name, mac, &host_addr);
+        out.insert(
+            keys::L3_GATEWAY_CONFIG.to_string(),
+            L3GatewayConfigs::for_default(gw).to_json()?,
+        );
+    }
+    Ok(out)
+}
+
+fn gateway_config(
+    config: &Config,
+    node: &str,
+    mac: MacAddr,
+    host_addr: &IfAddrs,
+) -> L3GatewayConfig {
     let bridge = config
         .gateway
         .interface
         .clone()
         .unwrap_or_else(|| "brp0".to_string());
-    let gw = L3GatewayConfig {
+    L3GatewayConfig {
         mode: GatewayMode::Shared,
-        interface_id: format!("{bridge}_{name}"),
+        interface_id: format!("{bridge}_{node}"),
         bridge_id: bridge,
-        mac_address: host_pf_mac,
+        mac_address: Some(mac),
         ip_addresses: host_addr
             .ipv4
             .iter()
@@ -85,12 +103,7 @@ pub fn desired(
         node_port_enable: true,
         vlan_id: config.gateway.vlan_id,
         ..L3GatewayConfig::disabled()
-    };
-    out.insert(
-        keys::L3_GATEWAY_CONFIG.to_string(),
-        L3GatewayConfigs::for_default(gw).to_json()?,
-    );
-    Ok(out)
+    }
 }
 
 /// Writes the annotations of [`desired`] that differ from `node`'s.
@@ -120,4 +133,71 @@ pub async fn publish(
         .await
         .map_err(|source| NodeError::Api { node: name, source })?;
     Ok(changed.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load, ConfigArgs, Environment, LoadContext};
+
+    const CA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkekNDQVIyZ0F3SUJBZ0lVSTAwPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+
+    fn config() -> Config {
+        let vars = [
+            ("DPUFLOW_HOST_K8S_APISERVER", "https://127.0.0.1:6443"),
+            ("DPUFLOW_HOST_K8S_TOKEN", "abc.def"),
+            ("DPUFLOW_CLUSTER_SUBNETS", "10.244.0.0/16/24"),
+            ("DPUFLOW_SERVICE_CLUSTER_IP_RANGE", "10.96.0.0/16"),
+            ("DPUFLOW_HOST_K8S_NODENAME", "dpu-host"),
+            ("DPUFLOW_ENCAP_IP", "198.51.100.10"),
+            ("DPUFLOW_GATEWAY_NEXTHOP", "203.0.113.1"),
+        ];
+        let ctx = LoadContext {
+            env: Environment::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))),
+            system_hostname: Some("dpu".into()),
+        };
+        let args = ConfigArgs {
+            host_k8s_cacert_data: Some(CA.to_string()),
+            ..ConfigArgs::default()
+        };
+        load(&args, &ctx).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn node(annotations: serde_json::Value) -> Node {
+        serde_json::from_value(
+            serde_json::json!({"metadata": {"name": "dpu-host", "annotations": annotations}}),
+        )
+        .expect("node")
+    }
+
+    #[test]
+    fn chassis_id_is_kept_and_gateway_needs_the_mac() {
+        let n = node(serde_json::json!({
+            "k8s.ovn.org/primary-dpu-host-addr": r#"{"ipv4":"203.0.113.10/24"}"#,
+            "k8s.ovn.org/node-chassis-id": "6a5b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+        }));
+        let cfg = config();
+        let without = desired(&n, &cfg, None).expect("desired");
+        assert_eq!(
+            without.get(keys::NODE_CHASSIS_ID).map(String::as_str),
+            Some("6a5b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b")
+        );
+        assert!(
+            !without.contains_key(keys::L3_GATEWAY_CONFIG),
+            "no MAC, no gateway config"
+        );
+        let with = desired(&n, &cfg, Some(MacAddr([2, 0, 0, 0, 0, 1]))).expect("desired");
+        let gw = with.get(keys::L3_GATEWAY_CONFIG).expect("gateway config");
+        assert!(gw.contains("\"mac-address\":\"02:00:00:00:00:01\""), "{gw}");
+        assert!(gw.contains("\"interface-id\":\"brp0_dpu-host\""), "{gw}");
+    }
+
+    #[test]
+    fn missing_host_address_is_a_clear_error() {
+        let err = desired(&node(serde_json::json!({})), &config(), None).expect_err("no host addr");
+        assert!(
+            matches!(err, NodeError::NoHostAddr(ref n) if n == "dpu-host"),
+            "{err}"
+        );
+    }
 }
