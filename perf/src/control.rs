@@ -452,17 +452,38 @@ impl Latency {
     }
 }
 
-/// A reading of the agent's pass_seconds metric, to take means from.
+/// Phases of an agent pass, as its `pass_phase_seconds` metric names them.
+const PHASES: [&str; 8] = [
+    "prepare",
+    "node",
+    "plan",
+    "pod_networks",
+    "context",
+    "translate",
+    "diff",
+    "statuses",
+];
+
+/// A reading of the agent's pass metrics, to take means from.
 struct PassClock {
     sum: f64,
     count: u64,
+    phases: [f64; PHASES.len()],
 }
 
 impl PassClock {
     fn now(m: &Metrics) -> Self {
+        let mut phases = [0.0; PHASES.len()];
+        for (p, name) in phases.iter_mut().zip(PHASES) {
+            *p = m
+                .pass_phase_seconds
+                .with_label_values(&[name])
+                .get_sample_sum();
+        }
         Self {
             sum: m.pass_seconds.get_sample_sum(),
             count: m.pass_seconds.get_sample_count(),
+            phases,
         }
     }
 
@@ -480,7 +501,17 @@ impl PassClock {
 
     fn line(&self, m: &Metrics) -> String {
         let (n, mean) = self.since(m);
-        format!("agent passes: {n}, mean {mean:.3} ms (its pass_seconds metric)")
+        let now = Self::now(m);
+        let per_pass = |i: usize| (now.phases[i] - self.phases[i]) / n.max(1) as f64 * 1000.0;
+        let phases: Vec<String> = PHASES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("{name} {:.3}", per_pass(i)))
+            .collect();
+        format!(
+            "agent passes: {n}, mean {mean:.3} ms (its pass_seconds metric); per phase, ms: {}",
+            phases.join(", ")
+        )
     }
 }
 

@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric the agent exports, registered in one registry.
@@ -31,6 +31,9 @@ pub struct Metrics {
     pub translate_errors: IntGauge,
     /// Seconds per agent pass (handshake + translate + diff).
     pub pass_seconds: Histogram,
+    /// Seconds per phase of a pass (prepare, node, plan, pod_networks,
+    /// context, translate, diff, statuses).
+    pub pass_phase_seconds: HistogramVec,
     /// Lease renewals by result.
     pub lease_renewals: IntCounterVec,
     /// Watch errors (each retried with backoff).
@@ -70,6 +73,11 @@ impl Metrics {
             pass_seconds: Histogram::with_opts(
                 HistogramOpts::new("pass_seconds", "Seconds per agent pass").buckets(buckets),
             )?,
+            pass_phase_seconds: HistogramVec::new(
+                HistogramOpts::new("pass_phase_seconds", "Seconds per phase of an agent pass")
+                    .buckets(prometheus::exponential_buckets(0.00001, 2.0, 18)?),
+                &["phase"],
+            )?,
             lease_renewals: IntCounterVec::new(lease, &["result"])?,
             watch_errors: IntGauge::new(
                 "watch_errors",
@@ -86,7 +94,8 @@ impl Metrics {
     }
 
     fn register(&self) -> Result<(), prometheus::Error> {
-        let all: [Box<dyn prometheus::core::Collector>; 9] = [
+        let all: [Box<dyn prometheus::core::Collector>; 10] = [
+            Box::new(self.pass_phase_seconds.clone()),
             Box::new(self.pods_wired.clone()),
             Box::new(self.pod_errors.clone()),
             Box::new(self.annotation_writes.clone()),

@@ -233,12 +233,18 @@ impl Agent {
                 p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.node_name())
             })
             .collect();
+        let mut laps = Laps::new(&self.metrics);
         self.node_subnets(&node, &local, state);
+        laps.lap("prepare");
         self.publish_node(&node).await;
+        laps.lap("node");
         let plan = state.handshake.plan(&local);
+        laps.lap("plan");
         self.write_all(&plan.networks, "pod-networks").await;
-        self.send_tables(stores, &node, state)?;
+        laps.lap("pod_networks");
+        self.send_tables(stores, &node, state, &mut laps)?;
         self.write_all(&plan.statuses, "connection-status").await;
+        laps.lap("statuses");
         self.metrics
             .pods_wired
             .set(state.handshake.wired().count() as i64);
@@ -328,6 +334,7 @@ impl Agent {
         stores: &Stores,
         node: &Node,
         state: &mut PassState,
+        laps: &mut Laps<'_>,
     ) -> Result<(), AgentError> {
         let snapshot = Snapshot {
             nodes: stores.nodes.state(),
@@ -338,9 +345,12 @@ impl Agent {
             network_policies: stores.policies.state(),
         };
         let ctx = self.context(node, state);
+        laps.lap("context");
         let out = translate(&snapshot, &ctx);
+        laps.lap("translate");
         self.metrics.translate_errors.set(out.errors.len() as i64);
         let updates = Tables::diff(&state.tables, &out.tables);
+        laps.lap("diff");
         if updates.is_empty() {
             return Ok(());
         }
@@ -383,6 +393,30 @@ impl Agent {
                 ..GatewaySettings::default()
             },
         }
+    }
+}
+
+/// Times the phases of one pass into `pass_phase_seconds{phase}`.
+struct Laps<'m> {
+    metrics: &'m Metrics,
+    last: Instant,
+}
+
+impl<'m> Laps<'m> {
+    fn new(metrics: &'m Metrics) -> Self {
+        Self {
+            metrics,
+            last: Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, phase: &str) {
+        let now = Instant::now();
+        self.metrics
+            .pass_phase_seconds
+            .with_label_values(&[phase])
+            .observe(now.duration_since(self.last).as_secs_f64());
+        self.last = now;
     }
 }
 
