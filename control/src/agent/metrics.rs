@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -150,7 +150,7 @@ impl Health {
     pub fn ready(&self) -> bool {
         self.synced.load(Ordering::Relaxed)
             && now_secs().saturating_sub(self.last_lease.load(Ordering::Relaxed))
-                < Duration::from_secs(40).as_secs()
+                < crate::protocol::lease::LEASE_DURATION.as_secs()
     }
 }
 

@@ -191,12 +191,15 @@ impl Handshake {
             if !pod.annotations().contains_key(keys::DPU_CONNECTION_DETAILS) || finished(pod) {
                 continue;
             }
-            let r = pod_ref(pod);
-            seen.insert(r.uid.clone());
-            let rv = pod.resource_version();
-            if rv.is_some() && self.settled.get(&r.uid) == rv.as_ref() {
+            let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+            seen.insert(uid.to_string());
+            // Settled pods cost a lookup, not a PodRef and its strings.
+            let rv = pod.metadata.resource_version.as_ref();
+            if rv.is_some() && self.settled.get(uid) == rv {
                 continue;
             }
+            let r = pod_ref(pod);
+            let rv = rv.cloned();
             let uid = r.uid.clone();
             let writes = plan.networks.len() + plan.statuses.len();
             self.plan_pod(pod, r, &mut plan);
