@@ -459,8 +459,8 @@ const PHASES: [&str; 8] = [
     "plan",
     "pod_networks",
     "context",
+    "snapshot",
     "translate",
-    "diff",
     "statuses",
 ];
 

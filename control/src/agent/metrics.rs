@@ -29,10 +29,13 @@ pub struct Metrics {
     pub datapath_updates: IntCounter,
     /// Objects the translation skipped as malformed (last pass).
     pub translate_errors: IntGauge,
+    /// Table entries a periodic full resync corrected (incremental
+    /// translation drifted: a bug, logged).
+    pub resync_corrections: IntCounter,
     /// Seconds per agent pass (handshake + translate + diff).
     pub pass_seconds: Histogram,
     /// Seconds per phase of a pass (prepare, node, plan, pod_networks,
-    /// context, translate, diff, statuses).
+    /// context, snapshot, translate, statuses).
     pub pass_phase_seconds: HistogramVec,
     /// Lease renewals by result.
     pub lease_renewals: IntCounterVec,
@@ -70,6 +73,10 @@ impl Metrics {
                 "translate_errors",
                 "Objects skipped as malformed in the last pass",
             )?,
+            resync_corrections: IntCounter::new(
+                "resync_corrections_total",
+                "Table entries a periodic full resync corrected",
+            )?,
             pass_seconds: Histogram::with_opts(
                 HistogramOpts::new("pass_seconds", "Seconds per agent pass").buckets(buckets),
             )?,
@@ -94,7 +101,8 @@ impl Metrics {
     }
 
     fn register(&self) -> Result<(), prometheus::Error> {
-        let all: [Box<dyn prometheus::core::Collector>; 10] = [
+        let all: [Box<dyn prometheus::core::Collector>; 11] = [
+            Box::new(self.resync_corrections.clone()),
             Box::new(self.pass_phase_seconds.clone()),
             Box::new(self.pods_wired.clone()),
             Box::new(self.pod_errors.clone()),

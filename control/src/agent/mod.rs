@@ -3,11 +3,14 @@
 //! changed.
 //!
 //! One pass, run after every burst of watch events (and at least every
-//! second): node subnets → IPAM; this node's annotations; the pod handshake
-//! (pod-networks first, then the bindings to the datapath, then Ready);
-//! translation of the whole snapshot and a diff against the tables the
-//! datapath already has. The datapath receives `Vec<Update>` batches over a
-//! crossbeam channel and applies each between bursts.
+//! second), does only what the burst touched: node subnets → IPAM and this
+//! node's annotations (node events, and every second for retries); the pod
+//! handshake (pod events, and every second while a pod is unsettled):
+//! pod-networks first, then the bindings to the datapath, then Ready;
+//! incremental translation of the changed objects into updates against the
+//! tables the datapath already has (a full resync every few minutes checks
+//! it). The datapath receives `Vec<Update>` batches over a crossbeam
+//! channel and applies each between bursts.
 
 pub mod lease;
 pub mod metrics;
@@ -22,16 +25,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use dpuflow_datapath::tables::{Tables, Update};
+use dpuflow_datapath::tables::Update;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client, ResourceExt};
 
 use crate::config::Config;
 use crate::protocol::mac::MacAddr;
 use crate::protocol::node_subnets::NodeSubnets;
 use crate::protocol::{keys, DEFAULT_NETWORK};
-use crate::translate::{translate, GatewaySettings, Snapshot, TranslateContext};
+use crate::translate::{Changes, GatewaySettings, TranslateContext, Translator};
 
 use self::metrics::{now_secs, Health, Metrics};
 use self::pods::{Handshake, PodWrite};
@@ -41,6 +45,10 @@ use self::stores::Stores;
 /// Pod annotation writes in flight at once (a burst of new pods must not
 /// wait for one round trip per pod).
 const WRITES_IN_FLIGHT: usize = 16;
+
+/// How often an idle agent recomputes every table from scratch, to catch
+/// (and count) any drift of the incremental translation.
+const RESYNC_EVERY: Duration = Duration::from_secs(300);
 
 /// Why the agent stopped.
 #[derive(Debug, thiserror::Error)]
@@ -143,20 +151,24 @@ impl Agent {
                 Representors::new(self.config.datapath.vf_representors.clone(), &self.sysfs),
                 self.config.network.pod_routing(),
             ),
-            tables: Tables::default(),
+            translator: Translator::default(),
+            bindings_seen: None,
+            carried: Changes::everything(),
+            last_resync: Instant::now(),
             restored: false,
             node_missing: false,
         };
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut tick = true;
         let result = loop {
-            if let Err(e) = self.pass(stores, &mut state).await {
+            if let Err(e) = self.pass(stores, &mut state, tick).await {
                 break Err(e);
             }
-            tokio::select! {
-                _ = stores.changed.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            tick = tokio::select! {
+                _ = stores.changed.notified() => false,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => true,
                 _ = &mut shutdown => break Ok(()),
-            }
+            };
         };
         lease.abort();
         result
@@ -202,19 +214,22 @@ impl Agent {
         &self.config.node.host_k8s_nodename
     }
 
-    /// One reconcile pass over the stores.
-    async fn pass(&self, stores: &Stores, state: &mut PassState) -> Result<(), AgentError> {
+    /// One reconcile pass: what the watch events since the last pass
+    /// touched, plus the retries a `tick` (the 1 s timer) is due.
+    async fn pass(
+        &self,
+        stores: &Stores,
+        state: &mut PassState,
+        tick: bool,
+    ) -> Result<(), AgentError> {
         let started = Instant::now();
         self.health.last_pass.store(now_secs(), Ordering::Relaxed);
         self.metrics
             .watch_errors
             .set(stores.watch_errors.load(Ordering::Relaxed) as i64);
-        let Some(node) = stores
-            .nodes
-            .state()
-            .into_iter()
-            .find(|n| n.name_any() == self.node_name())
-        else {
+        let mut changes = std::mem::take(&mut state.carried);
+        changes.merge(stores.take_changes());
+        let Some(node) = stores.nodes.get(&ObjectRef::new(self.node_name())) else {
             if !state.node_missing {
                 tracing::warn!(
                     node = self.node_name(),
@@ -222,29 +237,44 @@ impl Agent {
                 );
                 state.node_missing = true;
             }
+            // Kept for the pass that finds the node.
+            state.carried = changes;
             return Ok(());
         };
-        state.node_missing = false;
-        let local: Vec<Arc<Pod>> = stores
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| {
-                p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.node_name())
-            })
-            .collect();
+        if std::mem::take(&mut state.node_missing) {
+            changes.nodes = true;
+        }
         let mut laps = Laps::new(&self.metrics);
-        self.node_subnets(&node, &local, state);
+        let node_due = changes.nodes || tick;
+        let pods_due = changes.pods || changes.nodes || (tick && state.handshake.unsettled() > 0);
+        let local = if pods_due || (node_due && !state.restored) {
+            self.local_pods(stores)
+        } else {
+            Vec::new()
+        };
+        if node_due {
+            self.node_subnets(&node, &local, state);
+        }
         laps.lap("prepare");
-        self.publish_node(&node).await;
-        laps.lap("node");
-        let plan = state.handshake.plan(&local);
-        laps.lap("plan");
-        self.write_all(&plan.networks, "pod-networks").await;
-        laps.lap("pod_networks");
-        self.send_tables(stores, &node, state, &mut laps)?;
-        self.write_all(&plan.statuses, "connection-status").await;
-        laps.lap("statuses");
+        if node_due {
+            self.publish_node(&node).await;
+            laps.lap("node");
+        }
+        let plan = if pods_due {
+            let plan = state.handshake.plan(&local);
+            laps.lap("plan");
+            self.write_all(&plan.networks, "pod-networks").await;
+            laps.lap("pod_networks");
+            plan
+        } else {
+            pods::Plan::default()
+        };
+        drop(local);
+        self.send_tables(stores, &node, state, &changes, tick, &mut laps)?;
+        if !plan.statuses.is_empty() {
+            self.write_all(&plan.statuses, "connection-status").await;
+            laps.lap("statuses");
+        }
         self.metrics
             .pods_wired
             .set(state.handshake.wired().count() as i64);
@@ -252,6 +282,18 @@ impl Agent {
             .pass_seconds
             .observe(started.elapsed().as_secs_f64());
         Ok(())
+    }
+
+    /// Every pod whose `spec.nodeName` is the host node.
+    fn local_pods(&self, stores: &Stores) -> Vec<Arc<Pod>> {
+        stores
+            .pods
+            .state()
+            .into_iter()
+            .filter(|p| {
+                p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.node_name())
+            })
+            .collect()
     }
 
     /// Feeds the node's subnets to IPAM; on the first pass restores every
@@ -328,38 +370,56 @@ impl Agent {
         }
     }
 
-    /// Translates the snapshot and sends what changed.
+    /// Translates what `changes` touched and sends the updates. On an idle
+    /// tick every few minutes, recomputes everything instead: anything that
+    /// sends is drift, counted and logged.
     fn send_tables(
         &self,
         stores: &Stores,
         node: &Node,
         state: &mut PassState,
+        changes: &Changes,
+        tick: bool,
         laps: &mut Laps<'_>,
     ) -> Result<(), AgentError> {
-        let snapshot = Snapshot {
-            nodes: stores.nodes.state(),
-            pods: stores.pods.state(),
-            namespaces: stores.namespaces.state(),
-            services: stores.services.state(),
-            endpoint_slices: stores.slices.state(),
-            network_policies: stores.policies.state(),
-        };
-        let ctx = self.context(node, state);
-        laps.lap("context");
-        let out = translate(&snapshot, &ctx);
+        let version = state.handshake.version();
+        if changes.nodes || state.bindings_seen != Some(version) {
+            let ctx = self.context(node, state);
+            state.translator.set_context(ctx);
+            state.bindings_seen = Some(version);
+            laps.lap("context");
+        }
+        let mut work = state.translator.work(changes);
+        let resync = work.is_empty() && tick && state.last_resync.elapsed() >= RESYNC_EVERY;
+        if resync {
+            work = state.translator.resync_work();
+            state.last_resync = Instant::now();
+        }
+        if work.is_empty() {
+            return Ok(());
+        }
+        let snapshot = stores.snapshot(work.reads());
+        laps.lap("snapshot");
+        let updates = state.translator.update(&work, &snapshot);
         laps.lap("translate");
-        self.metrics.translate_errors.set(out.errors.len() as i64);
-        let updates = Tables::diff(&state.tables, &out.tables);
-        laps.lap("diff");
+        self.metrics
+            .translate_errors
+            .set(state.translator.error_count() as i64);
         if updates.is_empty() {
             return Ok(());
         }
         let n = updates.len() as u64;
+        if resync {
+            self.metrics.resync_corrections.inc_by(n);
+            tracing::error!(
+                entries = n,
+                "full resync corrected the incremental translation (a bug: please report)"
+            );
+        }
         self.updates
             .send(updates)
             .map_err(|_| AgentError::DatapathGone)?;
         self.metrics.datapath_updates.inc_by(n);
-        state.tables = out.tables;
         Ok(())
     }
 
@@ -442,7 +502,12 @@ fn check<T>(
 
 struct PassState {
     handshake: Handshake,
-    tables: Tables,
+    translator: Translator,
+    /// The handshake version the translator's bindings are from.
+    bindings_seen: Option<u64>,
+    /// Changes taken but not acted on yet (the host node was missing).
+    carried: Changes,
+    last_resync: Instant,
     restored: bool,
     /// The host node was missing at the last pass (logged once).
     node_missing: bool,

@@ -29,7 +29,7 @@ use crate::protocol::DEFAULT_NETWORK;
 use crate::translate::PodBinding;
 
 /// A wired pod.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wiring {
     /// The pod.
     pub pod: PodRef,
@@ -78,6 +78,10 @@ pub struct Handshake {
     /// Wired pods whose last plan needed no write, by resourceVersion: they
     /// are skipped until the pod object changes (a pass stays O(changes)).
     settled: HashMap<String, String>,
+    /// Pods the last plan left unsettled (an Error to retry, a write).
+    unsettled: usize,
+    /// Bumped whenever `wired` changes (the bindings must be re-read).
+    version: u64,
     next_endpoint: u32,
 }
 
@@ -114,6 +118,8 @@ impl Handshake {
             reps,
             wired: BTreeMap::new(),
             settled: HashMap::new(),
+            unsettled: 0,
+            version: 0,
             next_endpoint: 1,
         }
     }
@@ -187,6 +193,7 @@ impl Handshake {
     pub fn plan(&mut self, local: &[Arc<Pod>]) -> Plan {
         let mut plan = Plan::default();
         let mut seen = BTreeSet::new();
+        self.unsettled = 0;
         for pod in local {
             if !pod.annotations().contains_key(keys::DPU_CONNECTION_DETAILS) || finished(pod) {
                 continue;
@@ -212,6 +219,7 @@ impl Handshake {
                 }
                 _ => {
                     self.settled.remove(&uid);
+                    self.unsettled += 1;
                 }
             }
         }
@@ -223,7 +231,7 @@ impl Handshake {
             .collect();
         self.settled.retain(|uid, _| seen.contains(uid));
         for uid in gone {
-            if let Some(w) = self.wired.remove(&uid) {
+            if let Some(w) = self.unwire(&uid) {
                 plan.unwired.push(w.pod);
             }
             if let Some(ipam) = self.ipam.as_mut() {
@@ -239,11 +247,14 @@ impl Handshake {
                 if pod.annotations().get(keys::POD_NETWORKS) != Some(&networks) {
                     plan.networks.push(write(pod, keys::POD_NETWORKS, networks));
                 }
-                self.wired.insert(r.uid.clone(), wiring);
+                if self.wired.get(&r.uid) != Some(&wiring) {
+                    self.wired.insert(r.uid.clone(), wiring);
+                    self.version += 1;
+                }
                 self.set_status(pod, DpuConnectionStatus::ready(), plan);
             }
             Err(reason) => {
-                if let Some(w) = self.wired.remove(&r.uid) {
+                if let Some(w) = self.unwire(&r.uid) {
                     plan.unwired.push(w.pod);
                 }
                 self.set_status(pod, DpuConnectionStatus::error(reason), plan);
@@ -329,6 +340,24 @@ impl Handshake {
                 endpoint: w.endpoint,
             })
             .collect()
+    }
+
+    fn unwire(&mut self, uid: &str) -> Option<Wiring> {
+        let w = self.wired.remove(uid)?;
+        self.version += 1;
+        Some(w)
+    }
+
+    /// Changes whenever the wired pods (and so [`Handshake::bindings`]) do.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Pods the last [`Handshake::plan`] could not settle: they are planned
+    /// again on the next pass even if no pod changed (an Error is retried,
+    /// a failed write made again).
+    pub fn unsettled(&self) -> usize {
+        self.unsettled
     }
 
     /// Pods wired now.

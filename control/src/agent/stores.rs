@@ -1,11 +1,14 @@
 //! Reflector stores of the host cluster: watch → store, with backoff.
 //!
 //! Each watch runs as its own task, relists after `410 Gone` and survives
-//! API server restarts (kube-runtime's default backoff). Every event rings
-//! one [`Notify`], so the agent recomputes once per burst of events.
+//! API server restarts (kube-runtime's default backoff). Every event is
+//! recorded in the [`ChangeLog`] (what kind, which service) and rings one
+//! [`Notify`], so the agent recomputes once per burst of events, and only
+//! what the burst touched.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
@@ -18,6 +21,10 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+use dpuflow_datapath::tables::ServiceKey;
+
+use crate::translate::{Changes, Reads, Snapshot};
 
 /// Which EndpointSlice API the server offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +55,8 @@ pub struct Stores {
     pub nads: Option<Store<DynamicObject>>,
     /// Rung on every watch event.
     pub changed: Arc<Notify>,
+    /// What the events changed since [`Stores::take_changes`].
+    pub log: Arc<Mutex<ChangeLog>>,
     /// Watch errors seen (each retried with backoff).
     pub watch_errors: Arc<AtomicU64>,
 }
@@ -115,10 +124,16 @@ async fn nads_served(client: &Client) -> bool {
 pub async fn start(client: &Client) -> Result<(Stores, Vec<JoinHandle<()>>), kube::Error> {
     let changed = Arc::new(Notify::new());
     let errors = Arc::new(AtomicU64::new(0));
+    let log = Arc::new(Mutex::new(ChangeLog::default()));
     let mut tasks = Vec::new();
+    let events = Events {
+        changed: changed.clone(),
+        errors: errors.clone(),
+        log: log.clone(),
+    };
     macro_rules! spawn {
         () => {{
-            let (store, task) = watch(Api::all(client.clone()), changed.clone(), errors.clone());
+            let (store, task) = watch(Api::all(client.clone()), events.clone());
             tasks.push(task);
             store
         }};
@@ -131,7 +146,7 @@ pub async fn start(client: &Client) -> Result<(Stores, Vec<JoinHandle<()>>), kub
     let slices = match endpoint_slice_version(client).await? {
         EndpointSliceVersion::V1 => spawn!(),
         EndpointSliceVersion::V1Beta1 => {
-            let (store, task) = watch_beta_slices(client, changed.clone(), errors.clone());
+            let (store, task) = watch_beta_slices(client, events.clone());
             tasks.push(task);
             store
         }
@@ -140,7 +155,7 @@ pub async fn start(client: &Client) -> Result<(Stores, Vec<JoinHandle<()>>), kub
         let gvk = GroupVersionKind::gvk("k8s.cni.cncf.io", "v1", "NetworkAttachmentDefinition");
         let mut ar = ApiResource::from_gvk(&gvk);
         ar.plural = "network-attachment-definitions".to_string();
-        let (store, task) = watch_dynamic(client, ar, changed.clone(), errors.clone());
+        let (store, task) = watch_dynamic(client, ar, events.clone());
         tasks.push(task);
         Some(store)
     } else {
@@ -155,6 +170,7 @@ pub async fn start(client: &Client) -> Result<(Stores, Vec<JoinHandle<()>>), kub
         policies,
         nads,
         changed,
+        log,
         watch_errors: errors,
     };
     Ok((stores, tasks))
@@ -175,9 +191,10 @@ impl Stores {
     }
 }
 
-fn watch<K>(api: Api<K>, changed: Arc<Notify>, errors: Arc<AtomicU64>) -> (Store<K>, JoinHandle<()>)
+fn watch<K>(api: Api<K>, events: Events) -> (Store<K>, JoinHandle<()>)
 where
-    K: Resource<DynamicType = ()>
+    K: Track
+        + Resource<DynamicType = ()>
         + Clone
         + DeserializeOwned
         + std::fmt::Debug
@@ -189,17 +206,13 @@ where
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer);
-    let task = tokio::spawn(drive(stream, changed, errors, std::any::type_name::<K>()));
+    let task = tokio::spawn(drive(stream, events, std::any::type_name::<K>()));
     (reader, task)
 }
 
 /// Watches `discovery.k8s.io/v1beta1` EndpointSlices and keeps them as v1
 /// objects: converted once per event, not on every read.
-fn watch_beta_slices(
-    client: &Client,
-    changed: Arc<Notify>,
-    errors: Arc<AtomicU64>,
-) -> (Store<EndpointSlice>, JoinHandle<()>) {
+fn watch_beta_slices(client: &Client, events: Events) -> (Store<EndpointSlice>, JoinHandle<()>) {
     let gvk = GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice");
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
     let (reader, writer) = reflector::store();
@@ -207,7 +220,7 @@ fn watch_beta_slices(
         .default_backoff()
         .filter_map(|event| futures::future::ready(convert_event(event)))
         .reflect(writer);
-    let task = tokio::spawn(drive(stream, changed, errors, "EndpointSlice/v1beta1"));
+    let task = tokio::spawn(drive(stream, events, "EndpointSlice/v1beta1"));
     (reader, task)
 }
 
@@ -230,8 +243,7 @@ fn convert_event(
 fn watch_dynamic(
     client: &Client,
     ar: ApiResource,
-    changed: Arc<Notify>,
-    errors: Arc<AtomicU64>,
+    events: Events,
 ) -> (Store<DynamicObject>, JoinHandle<()>) {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     let writer = reflector::store::Writer::new(ar);
@@ -239,22 +251,163 @@ fn watch_dynamic(
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer);
-    let task = tokio::spawn(drive(stream, changed, errors, "DynamicObject"));
+    let task = tokio::spawn(drive(stream, events, "DynamicObject"));
     (reader, task)
 }
 
-async fn drive<S, K>(stream: S, changed: Arc<Notify>, errors: Arc<AtomicU64>, what: &'static str)
+/// Where a watch reports: the change log, the agent's wake-up, errors.
+#[derive(Clone)]
+struct Events {
+    changed: Arc<Notify>,
+    errors: Arc<AtomicU64>,
+    log: Arc<Mutex<ChangeLog>>,
+}
+
+async fn drive<S, K>(stream: S, events: Events, what: &'static str)
 where
     S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+    K: Track,
 {
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
         match event {
-            Ok(_) => changed.notify_one(),
+            Ok(event) => {
+                // The reflector has already applied the event to the store,
+                // so a pass that takes this mark reads the new state.
+                events
+                    .log
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .record(&event);
+                events.changed.notify_one();
+            }
             Err(e) => {
-                errors.fetch_add(1, Ordering::Relaxed);
+                events.errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(resource = what, error = %e, "watch error; retrying with backoff");
             }
+        }
+    }
+}
+
+/// What the watches changed since the agent last looked.
+#[derive(Debug, Default)]
+pub struct ChangeLog {
+    changes: Changes,
+    /// EndpointSlice `(namespace, name)` → its service, so a slice that
+    /// moves to another service (or is deleted) dirties the old one too.
+    slice_owner: HashMap<(String, String), ServiceKey>,
+}
+
+impl ChangeLog {
+    fn record<K: Track>(&mut self, event: &watcher::Event<K>) {
+        use watcher::Event;
+        match event {
+            Event::Apply(o) | Event::InitApply(o) => o.mark(self, false),
+            Event::Delete(o) => o.mark(self, true),
+            // A relist replaces the whole store at InitDone.
+            Event::Init | Event::InitDone => K::mark_all(&mut self.changes),
+        }
+    }
+
+    /// Takes the changes recorded so far.
+    pub fn take(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+}
+
+/// How a watched kind's events mark the change log.
+pub trait Track {
+    /// Marks one object applied or deleted.
+    fn mark(&self, log: &mut ChangeLog, deleted: bool);
+    /// Marks every object of the kind.
+    fn mark_all(changes: &mut Changes);
+}
+
+macro_rules! track_kind {
+    ($kind:ty, $field:ident) => {
+        impl Track for $kind {
+            fn mark(&self, log: &mut ChangeLog, _deleted: bool) {
+                log.changes.$field = true;
+            }
+            fn mark_all(changes: &mut Changes) {
+                changes.$field = true;
+            }
+        }
+    };
+}
+
+track_kind!(Node, nodes);
+track_kind!(Pod, pods);
+track_kind!(Namespace, namespaces);
+track_kind!(NetworkPolicy, policies);
+
+impl Track for Service {
+    fn mark(&self, log: &mut ChangeLog, _deleted: bool) {
+        if let (Some(ns), Some(name)) = (&self.metadata.namespace, &self.metadata.name) {
+            log.changes
+                .services
+                .insert(ServiceKey::new(ns.clone(), name.clone()));
+        }
+    }
+    fn mark_all(changes: &mut Changes) {
+        changes.all_services = true;
+    }
+}
+
+impl Track for EndpointSlice {
+    fn mark(&self, log: &mut ChangeLog, deleted: bool) {
+        let (Some(ns), Some(name)) = (&self.metadata.namespace, &self.metadata.name) else {
+            return;
+        };
+        let at = (ns.clone(), name.clone());
+        let owner = crate::translate::slice_owner(self)
+            .map(|(ns, svc)| ServiceKey::new(ns.to_owned(), svc.to_owned()));
+        let before = match (&owner, deleted) {
+            (Some(o), false) => log.slice_owner.insert(at, o.clone()),
+            _ => log.slice_owner.remove(&at),
+        };
+        log.changes.services.extend(before.into_iter().chain(owner));
+    }
+    fn mark_all(changes: &mut Changes) {
+        changes.all_services = true;
+    }
+}
+
+/// NetworkAttachmentDefinitions are watched (readiness, future secondary
+/// networks) but translate to nothing yet.
+impl Track for DynamicObject {
+    fn mark(&self, _log: &mut ChangeLog, _deleted: bool) {}
+    fn mark_all(_changes: &mut Changes) {}
+}
+
+impl Stores {
+    /// Takes what the watches changed since the last call.
+    pub fn take_changes(&self) -> Changes {
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// The objects of the kinds `reads` names; the other kinds stay empty.
+    pub fn snapshot(&self, reads: Reads) -> Snapshot {
+        fn all<K: Resource + Clone>(on: bool, store: &Store<K>) -> Vec<Arc<K>>
+        where
+            K::DynamicType: Eq + std::hash::Hash + Clone,
+        {
+            if on {
+                store.state()
+            } else {
+                Vec::new()
+            }
+        }
+        Snapshot {
+            nodes: all(reads.nodes, &self.nodes),
+            pods: all(reads.pods, &self.pods),
+            namespaces: all(reads.namespaces, &self.namespaces),
+            services: all(reads.services, &self.services),
+            endpoint_slices: all(reads.services, &self.slices),
+            network_policies: all(reads.policies, &self.policies),
         }
     }
 }

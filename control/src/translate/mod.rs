@@ -3,8 +3,9 @@
 //! [`translate`] is a pure function: a [`Snapshot`] of Kubernetes objects
 //! plus the [`TranslateContext`] this DPU knows (its host node, the pod
 //! bindings made by the DPU handshake, gateway settings) give a
-//! [`Tables`] value. The watcher calls it on every (debounced) change and
-//! sends `Tables::diff(previous, current)` to the datapath.
+//! [`Tables`] value. The agent keeps the tables with a [`Translator`], which
+//! recomputes only what each batch of watch events can touch and returns
+//! the updates for the datapath; it always agrees with [`translate`].
 //!
 //! Malformed objects never abort a translation: each problem becomes a
 //! [`TranslateError`] in [`Translation::errors`], the offending object (or
@@ -12,11 +13,10 @@
 //! leaving something out could widen access (a bad NetworkPolicy peer or
 //! port), the rule is narrowed instead: policy errors fail closed.
 
-// Nothing calls translate() until the watcher is wired in (next step).
-
 mod annotations;
 mod convert;
 mod error;
+mod incremental;
 mod nodes;
 mod pods;
 mod policy;
@@ -36,6 +36,8 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 pub use error::TranslateError;
+pub use incremental::{Changes, Reads, Translator, Work};
+pub use services::owner as slice_owner;
 
 /// The host cluster objects translation reads. Order does not matter. The
 /// objects are shared with the reflector stores (`Arc`), never copied.
@@ -57,7 +59,7 @@ pub struct Snapshot {
 }
 
 /// What this DPU knows beyond the cluster objects.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TranslateContext {
     /// The host node this DPU serves (`host-k8s-nodename`).
     pub node_name: String,

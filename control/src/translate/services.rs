@@ -8,7 +8,7 @@
 //! connections drain during rolling updates instead of failing. Only the
 //! first address of an endpoint is used (the API calls them fungible).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use dpuflow_datapath::tables::{Backend, Protocol, Service, ServiceKey, ServicePort};
@@ -47,13 +47,59 @@ pub(super) fn services(
     out
 }
 
+/// The services named in `keys` only, each with its own errors: what
+/// incremental translation recomputes after those services or their slices
+/// changed. `None`: the service is gone or has no frontend. One pass over
+/// the services and slices, however many keys.
+pub(super) fn some_services(
+    snapshot: &Snapshot,
+    keys: &BTreeSet<ServiceKey>,
+    ctx: &TranslateContext,
+) -> Vec<(ServiceKey, Option<Service>, Vec<TranslateError>)> {
+    let keyset: HashSet<(&str, &str)> = keys
+        .iter()
+        .map(|k| (k.namespace.as_str(), k.name.as_str()))
+        .collect();
+    let wanted = |ns: &str, name: &str| keyset.contains(&(ns, name));
+    let mut slices: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
+    for slice in &snapshot.endpoint_slices {
+        if let Some((ns, svc)) = owner(slice).filter(|(ns, svc)| wanted(ns, svc)) {
+            slices.entry((ns, svc)).or_default().push(slice);
+        }
+    }
+    let mut objects: HashMap<(&str, &str), &core::Service> = HashMap::new();
+    for svc in &snapshot.services {
+        if let (Some(ns), Some(name)) = (&svc.metadata.namespace, &svc.metadata.name) {
+            if wanted(ns, name) {
+                objects.insert((ns.as_str(), name.as_str()), svc);
+            }
+        }
+    }
+    keys.iter()
+        .map(|k| {
+            let at = (k.namespace.as_str(), k.name.as_str());
+            let own = slices.get(&at).map_or(&[][..], Vec::as_slice);
+            let mut errors = Vec::new();
+            let s = objects
+                .get(&at)
+                .and_then(|svc| service(svc, own, ctx, &mut errors));
+            (k.clone(), s, errors)
+        })
+        .collect()
+}
+
+/// The service an EndpointSlice belongs to: `(namespace, service name)`.
+pub fn owner(slice: &EndpointSlice) -> Option<(&str, &str)> {
+    let meta = &slice.metadata;
+    let svc = meta.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
+    Some((meta.namespace.as_deref()?, svc.as_str()))
+}
+
 fn slices_by_service(snapshot: &Snapshot) -> HashMap<(&str, &str), Vec<&EndpointSlice>> {
     let mut map: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
     for slice in &snapshot.endpoint_slices {
-        let meta = &slice.metadata;
-        let svc = meta.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL));
-        if let (Some(ns), Some(svc)) = (meta.namespace.as_deref(), svc) {
-            map.entry((ns, svc.as_str())).or_default().push(slice);
+        if let Some(at) = owner(slice) {
+            map.entry(at).or_default().push(slice);
         }
     }
     map

@@ -6,6 +6,7 @@
 
 mod cluster;
 mod diff;
+mod incremental;
 mod nodes;
 mod policy;
 mod services;
