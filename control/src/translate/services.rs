@@ -56,11 +56,23 @@ pub(super) fn some_services(
     keys: &BTreeSet<ServiceKey>,
     ctx: &TranslateContext,
 ) -> Vec<(ServiceKey, Option<Service>, Vec<TranslateError>)> {
-    let keyset: HashSet<(&str, &str)> = keys
-        .iter()
-        .map(|k| (k.namespace.as_str(), k.name.as_str()))
-        .collect();
-    let wanted = |ns: &str, name: &str| keyset.contains(&(ns, name));
+    // An event names one service or a few: comparing strings (length
+    // first) beats hashing every object's name; a relist names them all.
+    const FEW: usize = 16;
+    let keyset: HashSet<(&str, &str)> = if keys.len() > FEW {
+        keys.iter()
+            .map(|k| (k.namespace.as_str(), k.name.as_str()))
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let wanted = |ns: &str, name: &str| {
+        if keys.len() > FEW {
+            keyset.contains(&(ns, name))
+        } else {
+            keys.iter().any(|k| k.name == name && k.namespace == ns)
+        }
+    };
     let mut slices: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
     for slice in &snapshot.endpoint_slices {
         if let Some((ns, svc)) = owner(slice).filter(|(ns, svc)| wanted(ns, svc)) {

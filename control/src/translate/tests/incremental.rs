@@ -55,8 +55,11 @@ impl Driven {
         let updates = self.tr.update(&work, &only(snapshot, work.reads()));
         self.datapath.apply_all(updates.clone());
         let full = translate(snapshot, self.tr.context());
-        assert_eq!(self.tr.tables(), &full.tables, "translator vs translate");
-        assert_eq!(&self.datapath, &full.tables, "datapath copy vs translate");
+        // On failure, show only what differs.
+        let off = Tables::diff(&full.tables, self.tr.tables());
+        assert!(off.is_empty(), "translator vs translate: {off:#?}");
+        let off = Tables::diff(&full.tables, &self.datapath);
+        assert!(off.is_empty(), "datapath copy vs translate: {off:#?}");
         assert_eq!(
             self.tr.error_count(),
             full.errors.len(),
@@ -290,4 +293,41 @@ fn changes_merge_and_report_emptiness() {
     });
     assert!(a.pods && a.services.len() == 1 && !a.is_empty());
     assert!(!Changes::everything().is_empty());
+}
+
+#[test]
+fn many_services_at_once_take_the_hashed_path_and_agree() {
+    let mut s = cluster();
+    let mut d = Driven::start(&s, cluster_ctx());
+    let (svc, slice) = ((*s.services[0]).clone(), (*s.endpoint_slices[0]).clone());
+    let mut names = Vec::new();
+    for i in 0..40 {
+        let name = format!("cart-{i}");
+        let mut v = svc.clone();
+        v.metadata.name = Some(name.clone());
+        if let Some(spec) = v.spec.as_mut() {
+            spec.cluster_ip = Some(format!("10.96.1.{i}"));
+            spec.cluster_ips = Some(vec![format!("10.96.1.{i}")]);
+        }
+        let mut l = slice.clone();
+        l.metadata.name = Some(format!("{name}-x"));
+        l.metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("kubernetes.io/service-name".into(), name.clone());
+        s.services.push(Arc::new(v));
+        s.endpoint_slices.push(Arc::new(l));
+        names.push(name);
+    }
+    let keys: Vec<(&str, &str)> = names.iter().map(|n| ("shop", n.as_str())).collect();
+    let up = d.step(&s, &services(&keys));
+    assert_eq!(up.len(), 40);
+    // Half of them lose their slice: named, hashed, recomputed.
+    s.endpoint_slices.retain(|l| {
+        let n = l.metadata.name.as_deref().unwrap_or("");
+        !(n.ends_with("-x") && n.len() % 2 == 0)
+    });
+    let up = d.step(&s, &services(&keys));
+    // cart-0-x .. cart-9-x (even length) went: ten services lost backends.
+    assert_eq!(up.len(), 10, "{up:#?}");
 }
