@@ -464,6 +464,41 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
     server.kill_apiserver();
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.restart().expect("restart");
+    // Changes made while the agent's watches are still reconnecting reach
+    // the datapath (by resumed watch or by relist, whichever the server
+    // allows), through the incremental translation.
+    let mut s1 = slice(&[&ip1a]);
+    s1.metadata.resource_version = slices
+        .0
+        .get("web-abc")
+        .await
+        .expect("get")
+        .metadata
+        .resource_version;
+    slices
+        .0
+        .replace("web-abc", &PostParams::default(), &s1)
+        .await
+        .expect("update slice after restart");
+    Api::<NetworkPolicy>::namespaced(admin.clone(), "default")
+        .delete("web-only", &DeleteParams::default())
+        .await
+        .expect("delete policy");
+    agent
+        .until("one backend and no policy after the restart", |t| {
+            backends(t).len() == 1 && t.policies.is_empty()
+        })
+        .await;
+    let watch_errors = agent
+        .metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("dpuflow_watch_errors "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(
+        watch_errors.is_some_and(|n| n > 0),
+        "the restart broke the watches: {watch_errors:?}"
+    );
     create_pod(&admin, "after-restart", json!({}), Some(details(6, "sb6"))).await;
     let (status, _) = status_of(&admin, "after-restart").await;
     assert_eq!(
