@@ -166,3 +166,50 @@ impl Drop for LocalApiServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The `DPUFLOW_*` environment of an agent serving host node `node` against
+/// the server at `url`: the settings an OVN-Kubernetes DPU deployment gives
+/// (seed), with documentation addresses. Callers add or replace entries
+/// before [`agent_config`].
+pub fn agent_env(
+    url: &str,
+    ca_pem: &[u8],
+    token: &str,
+    node: &str,
+) -> std::collections::BTreeMap<String, String> {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    [
+        ("DPUFLOW_HOST_K8S_APISERVER", url.to_string()),
+        ("DPUFLOW_HOST_K8S_TOKEN", token.to_string()),
+        ("DPUFLOW_HOST_K8S_CACERT_DATA", ca),
+        ("DPUFLOW_CLUSTER_SUBNETS", "10.244.0.0/16/24".to_string()),
+        (
+            "DPUFLOW_SERVICE_CLUSTER_IP_RANGE",
+            "10.96.0.0/16".to_string(),
+        ),
+        ("DPUFLOW_HOST_K8S_NODENAME", node.to_string()),
+        ("DPUFLOW_ENCAP_IP", "198.51.100.10".to_string()),
+        ("DPUFLOW_GATEWAY_INTERFACE", "brp0".to_string()),
+        ("DPUFLOW_GATEWAY_NEXTHOP", "203.0.113.1".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Loads an agent configuration from `env` alone (no file, no flags), on a
+/// DPU whose hostname is `dpu`.
+///
+/// # Errors
+/// Every setting that does not validate.
+pub fn agent_config(
+    env: std::collections::BTreeMap<String, String>,
+) -> Result<crate::config::Config, crate::config::ConfigErrors> {
+    use crate::config::{load, ConfigArgs, Environment, LoadContext};
+    let ctx = LoadContext {
+        env: Environment::from_vars(env),
+        system_hostname: Some("dpu".to_string()),
+    };
+    load(&ConfigArgs::default(), &ctx)
+}

@@ -6,12 +6,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use crossbeam_channel::Receiver;
 use dpuflow_control::agent::metrics::{Health, Metrics};
 use dpuflow_control::agent::{Agent, AgentError};
-use dpuflow_control::config::{self, ConfigArgs, LoadContext};
-use dpuflow_control::local_apiserver::LocalApiServer as ApiServer;
+use dpuflow_control::config;
+use dpuflow_control::local_apiserver::{self, LocalApiServer as ApiServer};
 use dpuflow_control::protocol::mac::MacAddr;
 use dpuflow_datapath::tables::{Tables, Update};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -27,34 +26,16 @@ use tokio::sync::oneshot;
 const HOST: &str = "dpu-host";
 
 fn config(server: &ApiServer, token: &str) -> Arc<config::Config> {
-    let ca = base64::engine::general_purpose::STANDARD.encode(&server.ca_pem);
-    let vars = [
-        ("DPUFLOW_HOST_K8S_APISERVER", server.url.clone()),
-        ("DPUFLOW_HOST_K8S_TOKEN", token.to_string()),
-        ("DPUFLOW_HOST_K8S_CACERT_DATA", ca),
-        ("DPUFLOW_CLUSTER_SUBNETS", "10.244.0.0/16/24".to_string()),
-        (
-            "DPUFLOW_SERVICE_CLUSTER_IP_RANGE",
-            "10.96.0.0/16".to_string(),
-        ),
-        ("DPUFLOW_HOST_K8S_NODENAME", HOST.to_string()),
-        ("DPUFLOW_ENCAP_IP", "198.51.100.10".to_string()),
-        ("DPUFLOW_GATEWAY_INTERFACE", "brp0".to_string()),
-        ("DPUFLOW_GATEWAY_NEXTHOP", "203.0.113.1".to_string()),
-        ("DPUFLOW_GATEWAY_VLANID", "3".to_string()),
-        (
-            "DPUFLOW_VF_REPRESENTORS",
-            (1..=8)
-                .map(|v| format!("pf0vf{v}=net_ring_vf{v}"))
-                .collect::<Vec<_>>()
-                .join(";"),
-        ),
-    ];
-    let ctx = LoadContext {
-        env: config::Environment::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.clone()))),
-        system_hostname: Some("dpu".to_string()),
-    };
-    Arc::new(config::load(&ConfigArgs::default(), &ctx).unwrap_or_else(|e| panic!("{e}")))
+    let mut env = local_apiserver::agent_env(&server.url, &server.ca_pem, token, HOST);
+    env.insert("DPUFLOW_GATEWAY_VLANID".into(), "3".into());
+    env.insert(
+        "DPUFLOW_VF_REPRESENTORS".into(),
+        (1..=8)
+            .map(|v| format!("pf0vf{v}=net_ring_vf{v}"))
+            .collect::<Vec<_>>()
+            .join(";"),
+    );
+    Arc::new(local_apiserver::agent_config(env).unwrap_or_else(|e| panic!("{e}")))
 }
 
 struct Running {

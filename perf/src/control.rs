@@ -27,11 +27,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use crossbeam_channel::Receiver;
 use dpuflow_control::agent::metrics::{Health, Metrics};
 use dpuflow_control::agent::Agent;
-use dpuflow_control::config::{self, Config, ConfigArgs, LoadContext};
+use dpuflow_control::config::Config;
 use dpuflow_control::local_apiserver::{self, LocalApiServer};
 use dpuflow_control::protocol::mac::MacAddr;
 use dpuflow_control::translate::{
@@ -209,31 +208,16 @@ impl Access {
 }
 
 fn agent_config(access: &Access, pods: u32) -> Result<Arc<Config>, Error> {
-    let ca = base64::engine::general_purpose::STANDARD.encode(&access.ca_pem);
-    let reps = (1..=pods)
-        .map(|v| format!("pf0vf{v}=perf_vf{v}"))
-        .collect::<Vec<_>>()
-        .join(";");
-    let vars = [
-        ("DPUFLOW_HOST_K8S_APISERVER", access.url.clone()),
-        ("DPUFLOW_HOST_K8S_TOKEN", access.token.clone()),
-        ("DPUFLOW_HOST_K8S_CACERT_DATA", ca),
-        ("DPUFLOW_CLUSTER_SUBNETS", "10.244.0.0/16/20".to_string()),
-        (
-            "DPUFLOW_SERVICE_CLUSTER_IP_RANGE",
-            "10.96.0.0/16".to_string(),
-        ),
-        ("DPUFLOW_HOST_K8S_NODENAME", HOST.to_string()),
-        ("DPUFLOW_ENCAP_IP", "198.51.100.10".to_string()),
-        ("DPUFLOW_GATEWAY_INTERFACE", "brp0".to_string()),
-        ("DPUFLOW_GATEWAY_NEXTHOP", "203.0.113.1".to_string()),
-        ("DPUFLOW_VF_REPRESENTORS", reps),
-    ];
-    let ctx = LoadContext {
-        env: config::Environment::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.clone()))),
-        system_hostname: Some("dpu".to_string()),
-    };
-    Ok(Arc::new(config::load(&ConfigArgs::default(), &ctx)?))
+    let mut env = local_apiserver::agent_env(&access.url, &access.ca_pem, &access.token, HOST);
+    env.insert("DPUFLOW_CLUSTER_SUBNETS".into(), "10.244.0.0/16/20".into());
+    env.insert(
+        "DPUFLOW_VF_REPRESENTORS".into(),
+        (1..=pods)
+            .map(|v| format!("pf0vf{v}=perf_vf{v}"))
+            .collect::<Vec<_>>()
+            .join(";"),
+    );
+    Ok(Arc::new(local_apiserver::agent_config(env)?))
 }
 
 // ---------------------------------------------------------------------------
