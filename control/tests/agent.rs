@@ -210,6 +210,7 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
         json!({
             "k8s.ovn.org/node-subnets": r#"{"default":["10.244.1.0/29"]}"#,
             "k8s.ovn.org/primary-dpu-host-addr": r#"{"ipv4":"203.0.113.10/24"}"#,
+            "k8s.ovn.org/node-mgmt-port": r#"{"default":{"DeviceId":"0000:03:00.2","PfId":0,"FuncId":8}}"#,
         }),
     )
     .await;
@@ -331,6 +332,17 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
             t.remote_nodes
                 .values()
                 .any(|n| n.encap_ips.iter().any(|i| i.to_string() == "198.51.100.20"))
+        })
+        .await;
+    // The management port VF that dpu-host named is wired with the .2.
+    agent
+        .until("gateway with the management port", |t| {
+            t.gateway.as_ref().is_some_and(|g| {
+                g.management_port.as_ref().map(|p| p.name.as_str()) == Some("net_ring_vf8")
+                    && g.management_ips
+                        .iter()
+                        .any(|i| i.to_string() == "10.244.1.2")
+            })
         })
         .await;
 

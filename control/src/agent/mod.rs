@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use dpuflow_datapath::tables::Update;
+use dpuflow_datapath::tables::{PortRef, Update};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
@@ -33,7 +33,9 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::config::Config;
 use crate::protocol::mac::MacAddr;
+use crate::protocol::node::MgmtPorts;
 use crate::protocol::node_subnets::NodeSubnets;
+use crate::protocol::representor::VfRepresentor;
 use crate::protocol::{keys, DEFAULT_NETWORK};
 use crate::translate::{Changes, GatewaySettings, TranslateContext, Translator};
 
@@ -450,8 +452,35 @@ impl Agent {
                     .host_pf_mac
                     .map(|m| dpuflow_datapath::MacAddr(m.octets())),
                 encap_ip: Some(c.encap.ip),
+                management_port: self.management_port(node, state),
                 ..GatewaySettings::default()
             },
+        }
+    }
+}
+
+impl Agent {
+    /// The management port: the representor of the VF that ovnkube-node
+    /// (dpu-host) names in this node's `k8s.ovn.org/node-mgmt-port`, wired
+    /// like a pod port (the host side holds the subnet's `.2`).
+    fn management_port(&self, node: &Node, state: &PassState) -> Option<PortRef> {
+        let text = node.annotations().get(keys::NODE_MGMT_PORT)?;
+        let port = MgmtPorts::parse(text)
+            .and_then(|m| m.default_network().cloned())
+            .map_err(|e| e.to_string())
+            .and_then(|d| {
+                let rep = VfRepresentor {
+                    pf: d.pf_id,
+                    vf: d.func_id,
+                };
+                state.handshake.representor(rep).map_err(|e| e.to_string())
+            });
+        match port {
+            Ok(name) => Some(PortRef { name }),
+            Err(e) => {
+                tracing::warn!(error = %e, "management port not wired");
+                None
+            }
         }
     }
 }

@@ -360,6 +360,17 @@ impl Handshake {
         self.unsettled
     }
 
+    /// The datapath port of a representor (the management port's too).
+    ///
+    /// # Errors
+    /// The representor is neither configured nor found in sysfs.
+    pub fn representor(
+        &self,
+        rep: crate::protocol::representor::VfRepresentor,
+    ) -> Result<String, super::representor::RepresentorError> {
+        self.reps.resolve(rep)
+    }
+
     /// Pods wired now.
     pub fn wired(&self) -> impl Iterator<Item = &Wiring> {
         self.wired.values()
