@@ -186,14 +186,7 @@ impl Translator {
         if ctx == self.ctx {
             return;
         }
-        let bindings_only = TranslateContext {
-            bindings: Vec::new(),
-            ..ctx.clone()
-        } == TranslateContext {
-            bindings: Vec::new(),
-            ..self.ctx.clone()
-        };
-        if bindings_only {
+        if same_but_bindings(&ctx, &self.ctx) {
             self.owed.pods = true;
             self.owed.policies = true;
         } else {
@@ -318,6 +311,24 @@ impl Translator {
         let e = &self.errors;
         e.nodes.len() + e.policies.len() + e.services.values().map(Vec::len).sum::<usize>()
     }
+}
+
+/// Whether two contexts differ at most in their bindings (destructured so
+/// that a new field cannot be forgotten here).
+fn same_but_bindings(a: &TranslateContext, b: &TranslateContext) -> bool {
+    let TranslateContext {
+        node_name,
+        cluster_cidrs,
+        service_cidrs,
+        node_ips,
+        bindings: _,
+        gateway,
+    } = a;
+    *node_name == b.node_name
+        && *cluster_cidrs == b.cluster_cidrs
+        && *service_cidrs == b.service_cidrs
+        && *node_ips == b.node_ips
+        && *gateway == b.gateway
 }
 
 /// Updates of one pass, per table, put in [`Tables::diff`]'s order at the
