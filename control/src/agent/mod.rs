@@ -159,6 +159,7 @@ impl Agent {
             last_resync: Instant::now(),
             restored: false,
             node_missing: false,
+            node_version: None,
         };
         let mut shutdown = std::pin::pin!(shutdown);
         let mut tick = true;
@@ -243,26 +244,32 @@ impl Agent {
             state.carried = changes;
             return Ok(());
         };
-        if std::mem::take(&mut state.node_missing) {
-            changes.nodes = true;
-        }
+        state.node_missing = false;
+        // Only the host node's own changes concern IPAM, the handshake and
+        // the context; other nodes' go to the translator alone.
+        let host_changed = state.node_version.as_ref() != node.metadata.resource_version.as_ref()
+            || state.node_version.is_none();
+        state.node_version = node.metadata.resource_version.clone();
         let mut laps = Laps::new(&self.metrics);
-        let node_due = changes.nodes || tick;
-        let pods_due = changes.pods || changes.nodes || (tick && state.handshake.unsettled() > 0);
-        let local = if pods_due || (node_due && !state.restored) {
+        let due = Due {
+            node: host_changed || tick,
+            pods: changes.pods || host_changed || (tick && state.handshake.unsettled() > 0),
+            tick,
+        };
+        let local = if due.pods || (due.node && !state.restored) {
             self.local_pods(stores)
         } else {
             Vec::new()
         };
-        if node_due {
+        if due.node {
             self.node_subnets(&node, &local, state);
         }
         laps.lap("prepare");
-        if node_due {
+        if due.node {
             self.publish_node(&node).await;
             laps.lap("node");
         }
-        let plan = if pods_due {
+        let plan = if due.pods {
             let plan = state.handshake.plan(&local);
             laps.lap("plan");
             self.write_all(&plan.networks, "pod-networks").await;
@@ -272,7 +279,7 @@ impl Agent {
             pods::Plan::default()
         };
         drop(local);
-        self.send_tables(stores, &node, state, &changes, tick, &mut laps)?;
+        self.send_tables(stores, &node, state, &changes, due, &mut laps)?;
         if !plan.statuses.is_empty() {
             self.write_all(&plan.statuses, "connection-status").await;
             laps.lap("statuses");
@@ -381,18 +388,20 @@ impl Agent {
         node: &Node,
         state: &mut PassState,
         changes: &Changes,
-        tick: bool,
+        due: Due,
         laps: &mut Laps<'_>,
     ) -> Result<(), AgentError> {
         let version = state.handshake.version();
-        if changes.nodes || state.bindings_seen != Some(version) {
+        // The context comes from the host node (and the management port's
+        // representor, which may appear later: retried every tick).
+        if due.node || state.bindings_seen != Some(version) {
             let ctx = self.context(node, state);
             state.translator.set_context(ctx);
             state.bindings_seen = Some(version);
             laps.lap("context");
         }
         let mut work = state.translator.work(changes);
-        let resync = work.is_empty() && tick && state.last_resync.elapsed() >= RESYNC_EVERY;
+        let resync = work.is_empty() && due.tick && state.last_resync.elapsed() >= RESYNC_EVERY;
         if resync {
             work = state.translator.resync_work();
             state.last_resync = Instant::now();
@@ -529,6 +538,17 @@ fn check<T>(
     }
 }
 
+/// What a pass owes besides the translation of its changes.
+#[derive(Clone, Copy, Debug)]
+struct Due {
+    /// Node subnets, node annotations, the translation context.
+    node: bool,
+    /// The pod handshake.
+    pods: bool,
+    /// The 1 s timer woke the pass (retries, periodic resync).
+    tick: bool,
+}
+
 struct PassState {
     handshake: Handshake,
     translator: Translator,
@@ -540,6 +560,8 @@ struct PassState {
     restored: bool,
     /// The host node was missing at the last pass (logged once).
     node_missing: bool,
+    /// The host node's resourceVersion at the last pass.
+    node_version: Option<String>,
 }
 
 async fn lease_loop(client: Client, node: String, metrics: Arc<Metrics>, health: Arc<Health>) {
