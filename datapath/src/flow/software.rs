@@ -40,8 +40,10 @@
 //! Why not `hashbrown`: its SwissTable probes the same way (tag groups),
 //! but offers no way to prefetch a hash's group ahead of the probe, and
 //! overlapping the shapes' misses is what keeps a 100k-rule lookup within
-//! 2x of a 100-rule one (`dpuflow-perf rules`). Prefetching is x86_64
-//! only for now (a no-op elsewhere, BlueField's aarch64 included).
+//! 2x of a 100-rule one (`dpuflow-perf rules`). Prefetching uses
+//! `prefetcht0` on x86_64 and `PRFM` on aarch64 (BlueField; compiled for
+//! that target, not run on it); the tag compare is SSE2 on x86_64 and
+//! scalar elsewhere.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -210,7 +212,17 @@ fn prefetch<T>(p: *const T) {
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: `PRFM` (BlueField's Arm cores) is a hint as well: it never
+    // generates an abort, writes no register or flag and touches no stack.
+    unsafe {
+        core::arch::asm!(
+            "prfm pldl1keep, [{0}]",
+            in(reg) p,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let _ = p;
 }
 
