@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use dpuflow_datapath::tables::ServiceKey;
 
-use crate::translate::{Changes, Reads, Snapshot};
+use crate::translate::{pod_fingerprint, Changes, Reads, Snapshot};
 
 /// Which EndpointSlice API the server offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +296,8 @@ pub struct ChangeLog {
     /// EndpointSlice `(namespace, name)` → its service, so a slice that
     /// moves to another service (or is deleted) dirties the old one too.
     slice_owner: HashMap<(String, String), ServiceKey>,
+    /// Pod `(namespace, name)` → the fingerprint of its translated view.
+    pod_view: HashMap<(String, String), u64>,
 }
 
 impl ChangeLog {
@@ -305,7 +307,8 @@ impl ChangeLog {
             Event::Apply(o) | Event::InitApply(o) => o.mark(self, false),
             Event::Delete(o) => o.mark(self, true),
             // A relist replaces the whole store at InitDone.
-            Event::Init | Event::InitDone => K::mark_all(&mut self.changes),
+            Event::Init => K::relist(self, true),
+            Event::InitDone => K::relist(self, false),
         }
     }
 
@@ -319,8 +322,9 @@ impl ChangeLog {
 pub trait Track {
     /// Marks one object applied or deleted.
     fn mark(&self, log: &mut ChangeLog, deleted: bool);
-    /// Marks every object of the kind.
-    fn mark_all(changes: &mut Changes);
+    /// A relist starts (`starting`) or has replaced the store: every object
+    /// of the kind is marked.
+    fn relist(log: &mut ChangeLog, starting: bool);
 }
 
 macro_rules! track_kind {
@@ -329,17 +333,43 @@ macro_rules! track_kind {
             fn mark(&self, log: &mut ChangeLog, _deleted: bool) {
                 log.changes.$field = true;
             }
-            fn mark_all(changes: &mut Changes) {
-                changes.$field = true;
+            fn relist(log: &mut ChangeLog, _starting: bool) {
+                log.changes.$field = true;
             }
         }
     };
 }
 
 track_kind!(Node, nodes);
-track_kind!(Pod, pods);
 track_kind!(Namespace, namespaces);
 track_kind!(NetworkPolicy, policies);
+
+impl Track for Pod {
+    /// Every pod event concerns the handshake; only a changed view (see
+    /// [`pod_fingerprint`]) concerns the pod and policy tables.
+    fn mark(&self, log: &mut ChangeLog, deleted: bool) {
+        log.changes.pods = true;
+        let at = (
+            self.metadata.namespace.clone().unwrap_or_default(),
+            self.metadata.name.clone().unwrap_or_default(),
+        );
+        let changed = if deleted {
+            log.pod_view.remove(&at).is_some()
+        } else {
+            let view = pod_fingerprint(self);
+            log.pod_view.insert(at, view) != Some(view)
+        };
+        log.changes.pod_views |= changed;
+    }
+    fn relist(log: &mut ChangeLog, starting: bool) {
+        if starting {
+            // Rebuilt by the relist's InitApply events.
+            log.pod_view.clear();
+        }
+        log.changes.pods = true;
+        log.changes.pod_views = true;
+    }
+}
 
 impl Track for Service {
     fn mark(&self, log: &mut ChangeLog, _deleted: bool) {
@@ -349,8 +379,8 @@ impl Track for Service {
                 .insert(ServiceKey::new(ns.clone(), name.clone()));
         }
     }
-    fn mark_all(changes: &mut Changes) {
-        changes.all_services = true;
+    fn relist(log: &mut ChangeLog, _starting: bool) {
+        log.changes.all_services = true;
     }
 }
 
@@ -368,8 +398,12 @@ impl Track for EndpointSlice {
         };
         log.changes.services.extend(before.into_iter().chain(owner));
     }
-    fn mark_all(changes: &mut Changes) {
-        changes.all_services = true;
+    fn relist(log: &mut ChangeLog, starting: bool) {
+        if starting {
+            // Rebuilt by the relist's InitApply events.
+            log.slice_owner.clear();
+        }
+        log.changes.all_services = true;
     }
 }
 
@@ -377,7 +411,7 @@ impl Track for EndpointSlice {
 /// networks) but translate to nothing yet.
 impl Track for DynamicObject {
     fn mark(&self, _log: &mut ChangeLog, _deleted: bool) {}
-    fn mark_all(_changes: &mut Changes) {}
+    fn relist(_log: &mut ChangeLog, _starting: bool) {}
 }
 
 impl Stores {
@@ -415,6 +449,68 @@ impl Stores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pod(labels: serde_json::Value, ready: &str) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns", "uid": "u1", "labels": labels},
+            "spec": {"containers": [{"name": "c", "image": "i"}]},
+            "status": {"phase": "Running", "podIPs": [{"ip": "10.244.1.3"}],
+                       "conditions": [{"type": "Ready", "status": ready}]}
+        }))
+        .expect("pod")
+    }
+
+    fn slice(name: &str, service: &str) -> EndpointSlice {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "ns",
+                         "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4", "endpoints": []
+        }))
+        .expect("slice")
+    }
+
+    #[test]
+    fn pod_events_mark_views_only_when_translation_would_see_them() {
+        use watcher::Event;
+        let mut log = ChangeLog::default();
+        log.record(&Event::Apply(pod(serde_json::json!({"app": "a"}), "False")));
+        let c = log.take();
+        assert!(c.pods && c.pod_views, "a new pod: {c:?}");
+        log.record(&Event::Apply(pod(serde_json::json!({"app": "a"}), "True")));
+        let c = log.take();
+        assert!(c.pods && !c.pod_views, "only a condition changed: {c:?}");
+        log.record(&Event::Apply(pod(serde_json::json!({"app": "b"}), "True")));
+        assert!(log.take().pod_views, "a label changed");
+        log.record(&Event::Delete(pod(serde_json::json!({"app": "b"}), "True")));
+        assert!(log.take().pod_views, "deleted");
+        log.record(&Event::<Pod>::Init);
+        assert!(log.take().pod_views, "relist");
+    }
+
+    #[test]
+    fn a_slice_moving_between_services_marks_both() {
+        use watcher::Event;
+        let mut log = ChangeLog::default();
+        log.record(&Event::Apply(slice("s1", "web")));
+        assert_eq!(
+            log.take().services,
+            [ServiceKey::new("ns", "web")].into_iter().collect()
+        );
+        log.record(&Event::Apply(slice("s1", "api")));
+        assert_eq!(
+            log.take().services,
+            [ServiceKey::new("ns", "web"), ServiceKey::new("ns", "api")]
+                .into_iter()
+                .collect()
+        );
+        log.record(&Event::Delete(slice("s1", "api")));
+        assert_eq!(
+            log.take().services,
+            [ServiceKey::new("ns", "api")].into_iter().collect()
+        );
+        log.record(&Event::<EndpointSlice>::InitDone);
+        assert!(log.take().all_services);
+    }
 
     #[test]
     fn v1beta1_slices_convert_to_v1_with_node_name_from_topology() {

@@ -5,11 +5,11 @@
 //!
 //! | table        | snapshot kinds                         | context          |
 //! |--------------|----------------------------------------|------------------|
-//! | pods         | pods                                   | bindings         |
+//! | pods         | pods (their views)                     | bindings         |
 //! | remote nodes | nodes                                  | node name        |
 //! | gateway      | nodes (this node)                      | all but bindings |
 //! | services     | each service and its own slices        | node name, IPs   |
-//! | policies     | pods, namespaces, network policies     | bindings         |
+//! | policies     | pods (views), namespaces, policies     | bindings         |
 //!
 //! An EndpointSlice change therefore costs one service's translation, not
 //! the cluster's. After any sequence of changes, [`Translator::tables`]
@@ -27,8 +27,11 @@ use super::{nodes, pods, policy, services, Snapshot, TranslateContext, Translate
 pub struct Changes {
     /// Any Node.
     pub nodes: bool,
-    /// Any Pod.
+    /// Any Pod (the handshake looks at every pod event).
     pub pods: bool,
+    /// A pod whose translated view ([`pod_fingerprint`](super::pod_fingerprint))
+    /// changed, or a pod added or deleted: the pod and policy tables.
+    pub pod_views: bool,
     /// Any Namespace.
     pub namespaces: bool,
     /// Any NetworkPolicy.
@@ -45,6 +48,7 @@ impl Changes {
         Self {
             nodes: true,
             pods: true,
+            pod_views: true,
             namespaces: true,
             policies: true,
             all_services: true,
@@ -61,6 +65,7 @@ impl Changes {
     pub fn merge(&mut self, other: Changes) {
         self.nodes |= other.nodes;
         self.pods |= other.pods;
+        self.pod_views |= other.pod_views;
         self.namespaces |= other.namespaces;
         self.policies |= other.policies;
         self.all_services |= other.all_services;
@@ -108,8 +113,8 @@ impl Work {
 
     fn add(&mut self, c: &Changes) {
         self.nodes |= c.nodes;
-        self.pods |= c.pods;
-        self.policies |= c.pods || c.namespaces || c.policies;
+        self.pods |= c.pod_views;
+        self.policies |= c.pod_views || c.namespaces || c.policies;
         self.all_services |= c.all_services;
         if !self.all_services {
             self.services.extend(c.services.iter().cloned());

@@ -37,6 +37,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 pub use error::TranslateError;
 pub use incremental::{Changes, Reads, Translator, Work};
+pub use pods::view_fingerprint as pod_fingerprint;
 pub use services::owner as slice_owner;
 
 /// The host cluster objects translation reads. Order does not matter. The

@@ -202,6 +202,31 @@ impl<'a> PodIndex<'a> {
     }
 }
 
+/// A fingerprint of everything translation reads of a pod (identity,
+/// labels, addresses, named ports, host network, phase): a pod event whose
+/// fingerprint is unchanged (a condition, a container restart count) cannot
+/// change the pod or policy tables, so the watch side skips them.
+pub fn view_fingerprint(pod: &Pod) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let meta = &pod.metadata;
+    (&meta.namespace, &meta.name, &meta.uid, &meta.labels).hash(&mut h);
+    let spec = pod.spec.as_ref();
+    spec.and_then(|s| s.host_network).hash(&mut h);
+    for c in spec.iter().flat_map(|s| &s.containers) {
+        for p in c.ports.iter().flatten() {
+            (&p.name, &p.protocol, p.container_port).hash(&mut h);
+        }
+    }
+    let status = pod.status.as_ref();
+    status.and_then(|s| s.phase.as_deref()).hash(&mut h);
+    status.and_then(|s| s.pod_ip.as_deref()).hash(&mut h);
+    for ip in status.iter().flat_map(|s| s.pod_ips.iter().flatten()) {
+        ip.ip.hash(&mut h);
+    }
+    h.finish()
+}
+
 /// A pod's addresses as a policy peer: the handshake's allocation for this
 /// node's pods (ahead of `status.podIPs`), else `status.podIPs`; none for
 /// host-network pods (their addresses are node addresses) and pods that

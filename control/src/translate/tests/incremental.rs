@@ -213,6 +213,7 @@ fn pods_namespaces_policies_and_nodes_recompute_their_tables() {
         .insert("app.kubernetes.io/name".into(), "other".into());
     let pods = Changes {
         pods: true,
+        pod_views: true,
         ..Changes::default()
     };
     let up = d.step(&s, &pods);
@@ -330,4 +331,62 @@ fn many_services_at_once_take_the_hashed_path_and_agree() {
     let up = d.step(&s, &services(&keys));
     // cart-0-x .. cart-9-x (even length) went: ten services lost backends.
     assert_eq!(up.len(), 10, "{up:#?}");
+}
+
+#[test]
+fn pod_events_outside_the_view_cost_nothing() {
+    use crate::translate::pod_fingerprint;
+    use k8s_openapi::api::core::v1::PodCondition;
+    let mut s = cluster();
+    let mut d = Driven::start(&s, cluster_ctx());
+    let before = pod_fingerprint(&s.pods[0]);
+    // A condition flips: not something translation reads.
+    Arc::make_mut(&mut s.pods[0])
+        .status
+        .get_or_insert_with(Default::default)
+        .conditions
+        .get_or_insert_with(Vec::new)
+        .push(PodCondition {
+            type_: "Ready".into(),
+            status: "False".into(),
+            ..Default::default()
+        });
+    assert_eq!(pod_fingerprint(&s.pods[0]), before);
+    let handshake_only = Changes {
+        pods: true,
+        ..Changes::default()
+    };
+    assert!(d.tr.work(&handshake_only).is_empty());
+    d.step(&s, &handshake_only);
+    // Labels, addresses, named ports and phase are in the view.
+    let mut labelled = (*s.pods[0]).clone();
+    labelled
+        .metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert("tier".into(), "gold".into());
+    assert_ne!(pod_fingerprint(&labelled), before);
+    let mut moved = (*s.pods[0]).clone();
+    if let Some(st) = moved.status.as_mut() {
+        st.pod_ips = Some(vec![k8s_openapi::api::core::v1::PodIP {
+            ip: "10.244.1.99".into(),
+        }]);
+    }
+    assert_ne!(pod_fingerprint(&moved), before);
+    let mut finished = (*s.pods[0]).clone();
+    if let Some(st) = finished.status.as_mut() {
+        st.phase = Some("Succeeded".into());
+    }
+    assert_ne!(pod_fingerprint(&finished), before);
+    let mut renamed_port = (*s.pods[0]).clone();
+    if let Some(p) = renamed_port
+        .spec
+        .as_mut()
+        .and_then(|sp| sp.containers.first_mut())
+        .and_then(|c| c.ports.as_mut())
+        .and_then(|ps| ps.first_mut())
+    {
+        p.name = Some("other".into());
+    }
+    assert_ne!(pod_fingerprint(&renamed_port), before);
 }
