@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use dpuflow_control::agent::metrics::{Health, Metrics};
+use dpuflow_control::agent::stores::endpoint_slice_version;
 use dpuflow_control::agent::{Agent, AgentError};
 use dpuflow_control::config;
 use dpuflow_control::local_apiserver::{self, LocalApiServer as ApiServer};
@@ -16,9 +17,7 @@ use dpuflow_datapath::tables::{Tables, Update};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{
-    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -389,19 +388,7 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
             backends(t) == vec![format!("{ip1a}:8080")]
         })
         .await;
-    let mut s2 = slice(&[&ip1a, &ip2a]);
-    s2.metadata.resource_version = slices
-        .0
-        .get("web-abc")
-        .await
-        .expect("get")
-        .metadata
-        .resource_version;
-    slices
-        .0
-        .replace("web-abc", &PostParams::default(), &s2)
-        .await
-        .expect("update slice");
+    replace_slice(&slices.0, slice(&[&ip1a, &ip2a])).await;
     agent
         .until("two backends", |t| backends(t).len() == 2)
         .await;
@@ -460,19 +447,7 @@ async fn agent_speaks_the_dpu_protocol_against_a_real_api_server() {
     // Changes made while the agent's watches are still reconnecting reach
     // the datapath (by resumed watch or by relist, whichever the server
     // allows), through the incremental translation.
-    let mut s1 = slice(&[&ip1a]);
-    s1.metadata.resource_version = slices
-        .0
-        .get("web-abc")
-        .await
-        .expect("get")
-        .metadata
-        .resource_version;
-    slices
-        .0
-        .replace("web-abc", &PostParams::default(), &s1)
-        .await
-        .expect("update slice after restart");
+    replace_slice(&slices.0, slice(&[&ip1a])).await;
     Api::<NetworkPolicy>::namespaced(admin.clone(), "default")
         .delete("web-only", &DeleteParams::default())
         .await
@@ -540,24 +515,19 @@ async fn wait_ready_ip(client: &Client, name: &str) -> String {
     }
 }
 
+/// Replaces a slice with `obj`, at the server's current resourceVersion.
+async fn replace_slice(api: &Api<DynamicObject>, mut obj: DynamicObject) {
+    let name = obj.name_any();
+    let current = api.get(&name).await.expect("get slice");
+    obj.metadata.resource_version = current.metadata.resource_version;
+    api.replace(&name, &PostParams::default(), &obj)
+        .await
+        .expect("replace slice");
+}
+
 /// The EndpointSlice API the server serves (v1, or v1beta1 on 1.20).
 async fn slice_api(client: &Client) -> (Api<DynamicObject>, &'static str) {
-    let v1 = client
-        .list_api_group_resources("discovery.k8s.io/v1")
-        .await
-        .is_ok();
-    let (version, api_version) = if v1 {
-        ("v1", "discovery.k8s.io/v1")
-    } else {
-        ("v1beta1", "discovery.k8s.io/v1beta1")
-    };
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "discovery.k8s.io",
-        version,
-        "EndpointSlice",
-    ));
-    (
-        Api::namespaced_with(client.clone(), "default", &ar),
-        api_version,
-    )
+    let version = endpoint_slice_version(client).await.expect("discovery");
+    let api = Api::namespaced_with(client.clone(), "default", &version.api_resource());
+    (api, version.api_version())
 }

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use dpuflow_control::agent::metrics::{Health, Metrics};
+use dpuflow_control::agent::stores::endpoint_slice_version;
 use dpuflow_control::agent::Agent;
 use dpuflow_control::config::Config;
 use dpuflow_control::local_apiserver::{self, LocalApiServer};
@@ -42,7 +43,7 @@ use futures::StreamExt;
 use hdrhistogram::Histogram;
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use kube::api::{DynamicObject, PostParams};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
@@ -630,21 +631,9 @@ async fn setup_cluster(client: &Client) -> Result<(), Error> {
 
 /// The EndpointSlice API the server serves (v1, or v1beta1 on 1.20).
 async fn slice_api(client: &Client) -> Result<(Api<DynamicObject>, &'static str), Error> {
-    let v1 = client
-        .list_api_group_resources("discovery.k8s.io/v1")
-        .await
-        .is_ok_and(|l| l.resources.iter().any(|r| r.name == "endpointslices"));
-    let (version, api_version) = if v1 {
-        ("v1", "discovery.k8s.io/v1")
-    } else {
-        ("v1beta1", "discovery.k8s.io/v1beta1")
-    };
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "discovery.k8s.io",
-        version,
-        "EndpointSlice",
-    ));
-    Ok((Api::namespaced_with(client.clone(), NS, &ar), api_version))
+    let version = endpoint_slice_version(client).await?;
+    let api = Api::namespaced_with(client.clone(), NS, &version.api_resource());
+    Ok((api, version.api_version()))
 }
 
 fn pod_name(i: u32) -> String {
@@ -1164,7 +1153,7 @@ fn incremental(snap: &Snapshot, ctx: &TranslateContext, full: &Tables) -> Result
         return Err("the incremental translator's first update differs from translate".into());
     }
     let mut snap = snap.clone();
-    let mut times = Vec::with_capacity(EVENTS);
+    let mut times = Latency::new("one EndpointSlice event through the Translator")?;
     let mut updates = 0;
     for k in 0..EVENTS {
         let i = k % snap.endpoint_slices.len().max(1);
@@ -1187,23 +1176,16 @@ fn incremental(snap: &Snapshot, ctx: &TranslateContext, full: &Tables) -> Result
         let t = Instant::now();
         let work = tr.work(&changes);
         let sent = tr.update(&work, &snap);
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        times.add(t, Instant::now());
         updates += sent.len();
     }
     if tr.tables() != &translate(&snap, ctx).tables {
         return Err("incremental translation drifted from translate".into());
     }
-    times.sort_by(f64::total_cmp);
-    let q = |f: f64| {
-        times
-            .get(((times.len() as f64 * f) as usize).min(times.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
     println!(
         "  incremental (what the agent runs per event): first update {t_first:.2} ms; one EndpointSlice change → its service recomputed + diffed: p50 {:.3} ms, p99 {:.3} ms over {EVENTS} events ({updates} updates; the tables then equal translate's)",
-        q(0.5),
-        q(0.99)
+        times.ms(0.5),
+        times.ms(0.99)
     );
     Ok(())
 }

@@ -434,6 +434,30 @@ impl Agent {
         Ok(())
     }
 
+    /// The management port: the representor of the VF that ovnkube-node
+    /// (dpu-host) names in this node's `k8s.ovn.org/node-mgmt-port`, wired
+    /// like a pod port (the host side holds the subnet's `.2`).
+    fn management_port(&self, node: &Node, state: &PassState) -> Option<PortRef> {
+        let text = node.annotations().get(keys::NODE_MGMT_PORT)?;
+        let port = MgmtPorts::parse(text)
+            .and_then(|m| m.default_network().cloned())
+            .map_err(|e| e.to_string())
+            .and_then(|d| {
+                let rep = VfRepresentor {
+                    pf: d.pf_id,
+                    vf: d.func_id,
+                };
+                state.handshake.representor(rep).map_err(|e| e.to_string())
+            });
+        match port {
+            Ok(name) => Some(PortRef { name }),
+            Err(e) => {
+                tracing::warn!(error = %e, "management port not wired");
+                None
+            }
+        }
+    }
+
     fn context(&self, node: &Node, state: &PassState) -> TranslateContext {
         let c = &self.config;
         let node_ips: Vec<IpAddr> = node
@@ -464,32 +488,6 @@ impl Agent {
                 management_port: self.management_port(node, state),
                 ..GatewaySettings::default()
             },
-        }
-    }
-}
-
-impl Agent {
-    /// The management port: the representor of the VF that ovnkube-node
-    /// (dpu-host) names in this node's `k8s.ovn.org/node-mgmt-port`, wired
-    /// like a pod port (the host side holds the subnet's `.2`).
-    fn management_port(&self, node: &Node, state: &PassState) -> Option<PortRef> {
-        let text = node.annotations().get(keys::NODE_MGMT_PORT)?;
-        let port = MgmtPorts::parse(text)
-            .and_then(|m| m.default_network().cloned())
-            .map_err(|e| e.to_string())
-            .and_then(|d| {
-                let rep = VfRepresentor {
-                    pf: d.pf_id,
-                    vf: d.func_id,
-                };
-                state.handshake.representor(rep).map_err(|e| e.to_string())
-            });
-        match port {
-            Ok(name) => Some(PortRef { name }),
-            Err(e) => {
-                tracing::warn!(error = %e, "management port not wired");
-                None
-            }
         }
     }
 }

@@ -61,6 +61,29 @@ pub struct Stores {
     pub watch_errors: Arc<AtomicU64>,
 }
 
+impl EndpointSliceVersion {
+    /// The `apiVersion` of its objects.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            EndpointSliceVersion::V1 => "discovery.k8s.io/v1",
+            EndpointSliceVersion::V1Beta1 => "discovery.k8s.io/v1beta1",
+        }
+    }
+
+    /// The resource, for dynamic clients.
+    pub fn api_resource(self) -> ApiResource {
+        let version = match self {
+            EndpointSliceVersion::V1 => "v1",
+            EndpointSliceVersion::V1Beta1 => "v1beta1",
+        };
+        ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "discovery.k8s.io",
+            version,
+            "EndpointSlice",
+        ))
+    }
+}
+
 fn beta_to_v1(obj: &DynamicObject) -> Option<EndpointSlice> {
     let converted = beta_value_to_v1(obj);
     if converted.is_none() {
@@ -213,8 +236,8 @@ where
 /// Watches `discovery.k8s.io/v1beta1` EndpointSlices and keeps them as v1
 /// objects: converted once per event, not on every read.
 fn watch_beta_slices(client: &Client, events: Events) -> (Store<EndpointSlice>, JoinHandle<()>) {
-    let gvk = GroupVersionKind::gvk("discovery.k8s.io", "v1beta1", "EndpointSlice");
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
+    let ar = EndpointSliceVersion::V1Beta1.api_resource();
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()

@@ -31,17 +31,11 @@ pub(super) fn services(
     ctx: &TranslateContext,
     errors: &mut Vec<TranslateError>,
 ) -> BTreeMap<ServiceKey, Service> {
-    let slices = slices_by_service(snapshot);
     let mut out = BTreeMap::new();
-    for svc in &snapshot.services {
-        let (Some(ns), Some(name)) = (&svc.metadata.namespace, &svc.metadata.name) else {
-            continue;
-        };
-        let own = slices
-            .get(&(ns.as_str(), name.as_str()))
-            .map_or(&[][..], Vec::as_slice);
-        if let Some(s) = service(svc, own, ctx, errors) {
-            out.insert(ServiceKey::new(ns.clone(), name.clone()), s);
+    for (key, svc, errs) in select(snapshot, ctx, |_, _| true) {
+        errors.extend(errs);
+        if let Some(s) = svc {
+            out.insert(key, s);
         }
     }
     out
@@ -73,29 +67,45 @@ pub(super) fn some_services(
             keys.iter().any(|k| k.name == name && k.namespace == ns)
         }
     };
-    let mut slices: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
-    for slice in &snapshot.endpoint_slices {
-        if let Some((ns, svc)) = owner(slice).filter(|(ns, svc)| wanted(ns, svc)) {
-            slices.entry((ns, svc)).or_default().push(slice);
-        }
-    }
-    let mut objects: HashMap<(&str, &str), &core::Service> = HashMap::new();
-    for svc in &snapshot.services {
-        if let (Some(ns), Some(name)) = (&svc.metadata.namespace, &svc.metadata.name) {
-            if wanted(ns, name) {
-                objects.insert((ns.as_str(), name.as_str()), svc);
-            }
-        }
-    }
+    let mut found: BTreeMap<ServiceKey, (Option<Service>, Vec<TranslateError>)> =
+        select(snapshot, ctx, wanted)
+            .into_iter()
+            .map(|(k, s, e)| (k, (s, e)))
+            .collect();
     keys.iter()
         .map(|k| {
-            let at = (k.namespace.as_str(), k.name.as_str());
-            let own = slices.get(&at).map_or(&[][..], Vec::as_slice);
+            let (s, e) = found.remove(k).unwrap_or_default();
+            (k.clone(), s, e)
+        })
+        .collect()
+}
+
+/// The services `wanted` selects by namespace and name, translated from
+/// their own slices, each with its own errors (`None`: no frontend).
+fn select(
+    snapshot: &Snapshot,
+    ctx: &TranslateContext,
+    wanted: impl Fn(&str, &str) -> bool,
+) -> Vec<(ServiceKey, Option<Service>, Vec<TranslateError>)> {
+    let mut slices: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
+    for slice in &snapshot.endpoint_slices {
+        if let Some(at) = owner(slice).filter(|(ns, svc)| wanted(ns, svc)) {
+            slices.entry(at).or_default().push(slice);
+        }
+    }
+    snapshot
+        .services
+        .iter()
+        .filter_map(|svc| {
+            let ns = svc.metadata.namespace.as_deref()?;
+            let name = svc.metadata.name.as_deref()?;
+            if !wanted(ns, name) {
+                return None;
+            }
+            let own = slices.get(&(ns, name)).map_or(&[][..], Vec::as_slice);
             let mut errors = Vec::new();
-            let s = objects
-                .get(&at)
-                .and_then(|svc| service(svc, own, ctx, &mut errors));
-            (k.clone(), s, errors)
+            let s = service(svc, own, ctx, &mut errors);
+            Some((ServiceKey::new(ns, name), s, errors))
         })
         .collect()
 }
@@ -105,16 +115,6 @@ pub fn owner(slice: &EndpointSlice) -> Option<(&str, &str)> {
     let meta = &slice.metadata;
     let svc = meta.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
     Some((meta.namespace.as_deref()?, svc.as_str()))
-}
-
-fn slices_by_service(snapshot: &Snapshot) -> HashMap<(&str, &str), Vec<&EndpointSlice>> {
-    let mut map: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
-    for slice in &snapshot.endpoint_slices {
-        if let Some(at) = owner(slice) {
-            map.entry(at).or_default().push(slice);
-        }
-    }
-    map
 }
 
 fn service(
