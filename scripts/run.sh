@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo build --release -p dpuflow-control
+cargo build --release -p dpuflow
 exec ./target/release/dpuflow run "$@"

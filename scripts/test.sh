@@ -13,11 +13,17 @@ echo "== real kube-apiserver for the control-plane tests"
 ./scripts/kube-apiserver.sh build
 
 echo "== tests without hugepages (--no-huge)"
-cargo test --workspace --features dpuflow-sys/testing
+cargo test
+
+echo "== the pure crates without DPDK (no libdpdk, no libclang)"
+./scripts/pure-crates.sh
+
+echo "== the DOCA Flow backend and declarations (compiled, not linked: no SDK)"
+cargo test -p dpuflow-flow-doca -p dpuflow-sys --features dpuflow-sys/doca
 
 if [ "$(id -u)" -eq 0 ] && ./scripts/hugepages.sh reserve 512; then
     echo "== DPDK tests again on hugepages (--in-memory)"
-    DPUFLOW_TEST_HUGEPAGES=1 cargo test -p dpuflow-datapath --tests
+    DPUFLOW_TEST_HUGEPAGES=1 cargo test -p dpuflow-dpdk -p dpuflow-flow-rte -p dpuflow-datapath --tests
 else
     echo "== hugepages unavailable here: hugepage run skipped"
 fi

@@ -7,7 +7,7 @@
 #   scripts/testpmd-flow.sh < commands.txt        # one testpmd command a line
 #
 # Env: DPUFLOW_RECORDER_SO (default: newest one under target/, built by
-# `cargo test -p dpuflow-sys --features testing`), DPUFLOW_TESTPMD (default
+# `cargo test -p dpuflow-flow-testkit --features recorder`), DPUFLOW_TESTPMD (default
 # dpdk-testpmd), TESTPMD_VERBOSE=1 to also show testpmd's output.
 set -eu
 
@@ -15,11 +15,11 @@ repo=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 so=${DPUFLOW_RECORDER_SO:-}
 if [ -z "$so" ]; then
     # shellcheck disable=SC2012 # paths are ours, newest-first wanted
-    so=$(ls -t "$repo"/target/*/build/dpuflow-sys-*/out/libdpuflow_recorder_preload.so \
+    so=$(ls -t "$repo"/target/*/build/dpuflow-flow-testkit-*/out/libdpuflow_recorder_preload.so \
         2>/dev/null | head -n 1 || true)
 fi
 if [ -z "$so" ] || [ ! -f "$so" ]; then
-    echo "recorder .so not found: run 'cargo test -p dpuflow-sys --features testing' first" \
+    echo "recorder .so not found: run 'cargo test -p dpuflow-flow-testkit --features recorder' first" \
         "or set DPUFLOW_RECORDER_SO" >&2
     exit 2
 fi

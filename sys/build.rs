@@ -26,9 +26,7 @@ fn main() {
 
     compile_shims(&headers, &dpdk, &cflags);
     generate_dpdk_bindings(&headers, &dpdk, &cflags, &out);
-    if env::var_os("CARGO_FEATURE_TESTING").is_some() {
-        build_recorder(&headers, &dpdk, &cflags, &out);
-    }
+    export_flags(&dpdk, &cflags);
     if env::var_os("CARGO_FEATURE_DOCA").is_some() {
         doca::generate(&headers, &dpdk, &cflags, &out);
     }
@@ -83,6 +81,19 @@ fn compile_flags(dpdk: &pkg_config::Library) -> Vec<String> {
     }
     flags.push("-DALLOW_EXPERIMENTAL_API".to_string());
     flags
+}
+
+/// Hands DPDK's include paths and compile flags to crates that compile C
+/// against DPDK themselves (`links = "dpdk"`: they read `DEP_DPDK_INCLUDE`
+/// and `DEP_DPDK_CFLAGS`), so pkg-config is asked once.
+fn export_flags(dpdk: &pkg_config::Library, cflags: &[String]) {
+    let includes: Vec<String> = dpdk
+        .include_paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    println!("cargo:include={}", includes.join(" "));
+    println!("cargo:cflags={}", cflags.join(" "));
 }
 
 fn compile_shims(headers: &Path, dpdk: &pkg_config::Library, cflags: &[String]) {
@@ -144,47 +155,6 @@ fn generate_dpdk_bindings(
     bindings
         .write_to_file(out.join("dpdk.rs"))
         .unwrap_or_else(|e| panic!("cannot write dpdk.rs: {e}"));
-}
-
-/// The test-only rte_flow recorder (see ffi-headers/testing/README.md): a
-/// shared object preloaded into `dpdk-testpmd`, plus the same code linked
-/// into test binaries so that both sides dump rules with one function.
-fn build_recorder(headers: &Path, dpdk: &pkg_config::Library, cflags: &[String], out: &Path) {
-    let src = headers.join("testing/recorder.c");
-    if !src.exists() {
-        return;
-    }
-    let mut build = cc::Build::new();
-    build.file(&src).include(headers).opt_level(1).pic(true);
-    for inc in &dpdk.include_paths {
-        build.include(inc);
-    }
-    for flag in cflags {
-        build.flag(flag);
-    }
-    build.compile("dpuflow_recorder");
-    let compiler = build.get_compiler();
-    let so = out.join("libdpuflow_recorder_preload.so");
-    let mut cmd = compiler.to_command();
-    cmd.arg("-shared")
-        .arg("-fPIC")
-        .arg("-DDPUFLOW_RECORDER_PRELOAD")
-        .arg("-o")
-        .arg(&so)
-        .arg(&src)
-        .arg(format!("-I{}", headers.display()));
-    for inc in &dpdk.include_paths {
-        cmd.arg(format!("-I{}", inc.display()));
-    }
-    cmd.args(cflags)
-        .arg("-lrte_ethdev")
-        .arg("-lrte_eal")
-        .arg("-ldl");
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cc: {e}"));
-    assert!(status.success(), "building {} failed", so.display());
-    println!("cargo:rustc-env=DPUFLOW_RECORDER_SO={}", so.display());
 }
 
 mod doca {

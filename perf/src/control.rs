@@ -32,13 +32,13 @@ use dpuflow_control::agent::metrics::{Health, Metrics};
 use dpuflow_control::agent::stores::endpoint_slice_version;
 use dpuflow_control::agent::Agent;
 use dpuflow_control::config::Config;
-use dpuflow_control::local_apiserver::{self, LocalApiServer};
 use dpuflow_control::protocol::mac::MacAddr;
 use dpuflow_control::translate::{
     slice_owner, translate, Changes, GatewaySettings, PodBinding, Snapshot, TranslateContext,
     Translator,
 };
-use dpuflow_datapath::tables::{EndpointId, PortRef, ServiceKey, Tables, Update};
+use dpuflow_control_testkit::{self as local_apiserver, LocalApiServer};
+use dpuflow_tables::{EndpointId, PortRef, ServiceKey, Tables, Update};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use ipnet::IpNet;
@@ -969,7 +969,7 @@ fn synthetic(args: &Args) -> Result<(Snapshot, TranslateContext), Error> {
                 network: "default".to_string(),
                 port: PortRef::new(format!("pf0vf{slot}")),
                 ips: vec![IpNet::new(IpAddr::V4(ip), 24)?],
-                mac: dpuflow_datapath::MacAddr([0x0a, 0x58, o[0], o[1], o[2], o[3]]),
+                mac: dpuflow_net::MacAddr([0x0a, 0x58, o[0], o[1], o[2], o[3]]),
                 endpoint: EndpointId(slot),
             });
         }
@@ -1043,7 +1043,7 @@ fn synthetic(args: &Args) -> Result<(Snapshot, TranslateContext), Error> {
         bindings,
         gateway: GatewaySettings {
             next_hops: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))],
-            host_pf_mac: Some(dpuflow_datapath::MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56])),
+            host_pf_mac: Some(dpuflow_net::MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56])),
             encap_ip: Some(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 0))),
             ..GatewaySettings::default()
         },

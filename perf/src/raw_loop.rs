@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use dpuflow_datapath::fwd::{forward, FwdCounters, FwdPair};
-use dpuflow_datapath::{EalBuilder, Mempool, MempoolConfig, Port, PortConfig, StopFlag};
+use dpuflow_dpdk::{EalBuilder, Mempool, MempoolConfig, Port, PortConfig, StopFlag};
 
 use crate::report::{median, result_line, spread};
 use crate::{child, pcapgen, testpmd, Error};

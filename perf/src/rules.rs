@@ -25,19 +25,19 @@ use std::process::Command;
 use std::ptr;
 use std::time::Instant;
 
-use dpuflow_datapath::flow::item::GeneveOptMatch;
-use dpuflow_datapath::flow::rte::{FlowApi, FlowHandle, FlowTable, FlowTableConfig, RteRule};
-use dpuflow_datapath::flow::tunnel::{
+use dpuflow_dpdk::{EalBuilder, Mempool, MempoolConfig, Port, PortConfig};
+use dpuflow_flow::item::GeneveOptMatch;
+use dpuflow_flow::tunnel::{
     ETHER_TYPE_IPV4, GENEVE_PROTO_ETHERNET, GENEVE_UDP_PORT, IPPROTO_TCP, IPPROTO_UDP,
     OVN_GENEVE_CLASS, OVN_GENEVE_TYPE,
 };
-use dpuflow_datapath::flow::{
+use dpuflow_flow::{
     Action, DecapTunnel, Direction, EthHeader, EthMatch, GeneveMatch, GeneveOptKey, GeneveOption,
     HeaderKey, IpVersion, Ipv4Header, Ipv4Match, Item, L3Header, L4Header, MacAddr, Masked,
     PacketKey, Rule, RuleId, SoftwareTable, TcpMatch, TunnelDecap, TunnelEncap, TunnelKey,
     TunnelKind, UdpMatch,
 };
-use dpuflow_datapath::{EalBuilder, Mempool, MempoolConfig, Port, PortConfig};
+use dpuflow_flow_rte::{FlowApi, FlowHandle, FlowTable, FlowTableConfig, RteRule};
 use dpuflow_sys as sys;
 
 use crate::report::{median, result_line};
@@ -1149,7 +1149,7 @@ fn run_child(n: usize, rounds: u32) -> Result<Install, Error> {
         .arg(n.to_string())
         .arg("--rounds")
         .arg(rounds.to_string())
-        .env("LD_PRELOAD", sys::RECORDER_PRELOAD_SO)
+        .env("LD_PRELOAD", dpuflow_flow_testkit::RECORDER_PRELOAD_SO)
         .env_remove("DPUFLOW_RECORDER_OUT");
     let out = child::spawn(cmd)?.wait_with_output()?;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -1,0 +1,7 @@
+//! Tests of the rule model, validation, rendering, tunnels and the
+//! software classifier.
+
+mod render;
+mod software;
+mod tunnel;
+mod validate;

@@ -1,0 +1,8 @@
+//! dpuflow's poll-mode datapath on DPU cores. Today: the raw forwarding
+//! loop ([`fwd`]); the pipeline (parse, track connections, classify, act,
+//! offload) grows here over the safe DPDK layer (`dpuflow-dpdk`), the rule
+//! model and its backends (`dpuflow-flow`, `dpuflow-flow-rte`,
+//! `dpuflow-flow-doca`) and the desired-state tables (`dpuflow-tables`).
+#![deny(missing_docs)]
+
+pub mod fwd;

@@ -1,8 +1,0 @@
-//! Tests of the rule model, validation, rendering, tunnels and the
-//! software classifier.
-
-mod render;
-mod software;
-mod testpmd;
-mod tunnel;
-mod validate;

@@ -1,0 +1,840 @@
+//! A corpus of valid rules shaped like OVN-Kubernetes DPU offloads, covering
+//! every pattern item and action of the model, for backend cross-checks
+//! (testpmd parser vs rte_flow compiler, DOCA Flow, software classifier).
+//!
+//! Port layout assumed by the corpus (transfer rules are created on the
+//! switch proxy port): ethdev 0 = uplink (physical port representor),
+//! ethdev 1 = host PF representor, ethdev 2.. = pod VF representors.
+//!
+//! Groups: transfer group 0 classifies by source port and jumps; group 1
+//! handles pod egress (policy, DNAT/SNAT, Geneve encap); group 2 handles
+//! Geneve ingress from the fabric (decap to the pod); group 3 VXLAN;
+//! group 4 post-DNAT forwarding. Ingress/egress rules model the NIC
+//! domain of the proxy port (slow path to the OVS/OVN agent).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use dpuflow_flow::action::{Action, RssAction, RssType};
+use dpuflow_flow::field::{MacAddr, Masked};
+use dpuflow_flow::item::{
+    EthMatch, GeneveMatch, GeneveOptMatch, IcmpMatch, Ipv4Match, Ipv6Match, Item, TcpMatch,
+    UdpMatch, VlanMatch, VxlanMatch,
+};
+use dpuflow_flow::rule::Rule;
+use dpuflow_flow::tunnel::{
+    DecapTunnel, GeneveOption, IpVersion, TunnelDecap, TunnelEncap, GENEVE_PROTO_ETHERNET,
+    GENEVE_UDP_PORT, OVN_GENEVE_CLASS, OVN_GENEVE_TYPE, VXLAN_UDP_PORT,
+};
+
+/// Ethdev port id of the uplink representor.
+pub const UPLINK: u16 = 0;
+/// Ethdev port id of the host PF representor.
+pub const HOST_PF: u16 = 1;
+
+/// Ethdev port id of pod VF representor `n`.
+pub const fn vf_rep(n: u16) -> u16 {
+    n.saturating_add(2)
+}
+
+const NODE_MAC: MacAddr = MacAddr::new(0x0c, 0x42, 0xa1, 0x00, 0x00, 0x01);
+const GW_MAC: MacAddr = MacAddr::new(0x0c, 0x42, 0xa1, 0x00, 0x00, 0xfe);
+const ROUTER_MAC: MacAddr = MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x01);
+
+fn pod_mac(n: u8) -> MacAddr {
+    MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, n)
+}
+
+fn pod_ip(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 244, 1, n)
+}
+
+fn pod_ip6(n: u16) -> Ipv6Addr {
+    Ipv6Addr::new(0xfd00, 0x10, 0x244, 1, 0, 0, 0, n)
+}
+
+const LOCAL_TEP: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 10);
+const REMOTE_TEP: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 11);
+const LOCAL_TEP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x100, 0, 0, 0, 0, 0, 10);
+const REMOTE_TEP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x100, 0, 0, 0, 0, 0, 11);
+const NODE_IP: Ipv4Addr = Ipv4Addr::new(172, 18, 0, 2);
+const DNS_VIP: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 10);
+const WEB_VIP: Ipv4Addr = Ipv4Addr::new(10, 96, 12, 34);
+const WEB_VIP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x10, 0x96, 0, 0, 0, 0x12, 0x34);
+
+/// OVN's Geneve option word: ingress logical port key << 16 | egress key.
+fn ovn_opt_word(ingress: u16, egress: u16) -> u32 {
+    (u32::from(ingress & 0x7fff) << 16) | u32::from(egress)
+}
+
+fn geneve_encap(vni: u32, remote: Ipv4Addr, opt: u32) -> TunnelEncap {
+    TunnelEncap::geneve_v4(NODE_MAC, GW_MAC, LOCAL_TEP, remote, 49152, vni)
+        .with_option(GeneveOption::ovn(opt))
+}
+
+fn geneve_decap_opt() -> TunnelDecap {
+    TunnelDecap {
+        vlan: false,
+        ip: IpVersion::V4,
+        tunnel: DecapTunnel::Geneve { option_words: 2 },
+    }
+}
+
+fn geneve_outer_v4() -> Vec<Item> {
+    vec![
+        EthMatch::any().dst(NODE_MAC).into(),
+        Ipv4Match::any().dst(LOCAL_TEP).proto(17).into(),
+        UdpMatch::any().dst_port(GENEVE_UDP_PORT).into(),
+    ]
+}
+
+fn ovn_opt_match(egress: u16) -> Item {
+    Item::GeneveOpt(GeneveOptMatch {
+        class: OVN_GENEVE_CLASS,
+        option_type: OVN_GENEVE_TYPE,
+        length: 1,
+        data: vec![Masked::new(u32::from(egress), 0x0000_ffff)],
+    })
+}
+
+/// At least 60 valid rules covering every item and action.
+pub fn corpus() -> Vec<Rule> {
+    let mut out = Vec::with_capacity(96);
+    out.extend(root_classifiers());
+    out.extend(pod_egress());
+    out.extend(policy_drops());
+    out.extend(service_nat());
+    out.extend(geneve_ingress());
+    out.extend(vxlan_and_vlan());
+    out.extend(slow_path());
+    out.extend(nic_domain());
+    out
+}
+
+/// Transfer group 0: classify by source port.
+fn root_classifiers() -> Vec<Rule> {
+    let mut out: Vec<Rule> = (0..4)
+        .map(|n| {
+            Rule::transfer()
+                .priority(1)
+                .item(Item::RepresentedPort {
+                    ethdev_port_id: vf_rep(n),
+                })
+                .item(Item::eth())
+                .actions([Action::Count, Action::Jump(1)])
+        })
+        .collect();
+    out.push(
+        Rule::transfer()
+            .priority(1)
+            .item(Item::RepresentedPort {
+                ethdev_port_id: UPLINK,
+            })
+            .pattern(geneve_outer_v4())
+            .item(GeneveMatch::any().protocol(GENEVE_PROTO_ETHERNET))
+            .action(Action::Jump(2)),
+    );
+    out.push(
+        Rule::transfer()
+            .priority(1)
+            .item(Item::RepresentedPort {
+                ethdev_port_id: UPLINK,
+            })
+            .item(Item::eth())
+            .item(Ipv6Match::any().dst(LOCAL_TEP6))
+            .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
+            .item(GeneveMatch::any())
+            .action(Action::Jump(2)),
+    );
+    out.push(
+        Rule::transfer()
+            .priority(1)
+            .item(Item::RepresentedPort {
+                ethdev_port_id: UPLINK,
+            })
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .item(UdpMatch::any().dst_port(VXLAN_UDP_PORT))
+            .item(Item::Vxlan(VxlanMatch::any()))
+            .action(Action::Jump(3)),
+    );
+    out.push(
+        Rule::transfer()
+            .priority(1)
+            .item(Item::RepresentedPort {
+                ethdev_port_id: UPLINK,
+            })
+            .item(EthMatch::any())
+            .item(VlanMatch::any().vid(200))
+            .action(Action::Jump(3)),
+    );
+    out.push(
+        Rule::transfer()
+            .priority(1)
+            .item(Item::RepresentedPort {
+                ethdev_port_id: HOST_PF,
+            })
+            .actions([Action::Count, Action::Jump(1)]),
+    );
+    out.push(
+        Rule::transfer()
+            .priority(15)
+            .item(Item::RepresentedPort {
+                ethdev_port_id: UPLINK,
+            })
+            .actions([Action::Count, Action::PortRepresentor(UPLINK)]),
+    );
+    out
+}
+
+/// Transfer group 1: pod egress forwarding and encapsulation.
+fn pod_egress() -> Vec<Rule> {
+    let mut out = Vec::new();
+    for n in 0..4u8 {
+        let remote = Ipv4Addr::new(10, 244, 2 + n, 0);
+        out.push(
+            Rule::transfer()
+                .group(1)
+                .priority(4)
+                .item(EthMatch::any().src(pod_mac(10 + n)).dst(ROUTER_MAC))
+                .item(Ipv4Match::any().src(pod_ip(10 + n)).dst_prefix(remote, 24))
+                .actions([
+                    Action::Count,
+                    Action::DecTtl,
+                    Action::RawEncap(geneve_encap(
+                        1 + u32::from(n),
+                        REMOTE_TEP,
+                        ovn_opt_word(u16::from(n) + 3, 1),
+                    )),
+                    Action::Age { timeout: 300 },
+                    Action::RepresentedPort(UPLINK),
+                ]),
+        );
+    }
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(3)
+            .item(EthMatch::any().src(pod_mac(10)))
+            .item(Ipv4Match::any().src(pod_ip(10)).dst(pod_ip(11)))
+            .actions([
+                Action::SetMacSrc(ROUTER_MAC),
+                Action::SetMacDst(pod_mac(11)),
+                Action::DecTtl,
+                Action::Count,
+                Action::RepresentedPort(vf_rep(1)),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(3)
+            .item(EthMatch::any().dst(pod_mac(12)))
+            .actions([Action::Count, Action::RepresentedPort(vf_rep(2))]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(4)
+            .item(Item::eth())
+            .item(
+                Ipv6Match::any()
+                    .src_prefix(pod_ip6(0), 64)
+                    .dst(pod_ip6(0x22)),
+            )
+            .actions([
+                Action::Count,
+                Action::RawEncap(
+                    TunnelEncap::geneve_v6(NODE_MAC, GW_MAC, LOCAL_TEP6, REMOTE_TEP6, 50000, 7)
+                        .with_option(GeneveOption::ovn(ovn_opt_word(3, 2))),
+                ),
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(4)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst_prefix(Ipv4Addr::new(10, 250, 0, 0), 16))
+            .actions([
+                Action::RawEncap(TunnelEncap::vxlan_v4(
+                    NODE_MAC, GW_MAC, LOCAL_TEP, REMOTE_TEP, 50001, 4096,
+                )),
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(4)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst_prefix(Ipv4Addr::new(10, 251, 0, 0), 16))
+            .actions([
+                Action::RawEncap(geneve_encap(9, REMOTE_TEP, ovn_opt_word(5, 6)).with_vlan(300, 5)),
+                Action::Count,
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(5)
+            .item(EthMatch::any().src(pod_mac(20)))
+            .item(Item::ipv4())
+            .actions([
+                Action::PushVlan { ether_type: 0x8100 },
+                Action::SetVlanVid(100),
+                Action::SetVlanPcp(3),
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(5)
+            .item(EthMatch::any().src(pod_mac(21)))
+            .actions([
+                Action::PushVlan { ether_type: 0x88a8 },
+                Action::SetVlanVid(4000),
+                Action::Meter(1),
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(6)
+            .item(Item::eth())
+            .item(Ipv4Match::any().src_prefix(Ipv4Addr::new(10, 244, 1, 0), 24))
+            .item(TcpMatch::any())
+            .actions([
+                Action::SetIpv4Src(NODE_IP),
+                Action::SetTpSrc(32768),
+                Action::SetMacDst(GW_MAC),
+                Action::Count,
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(6)
+            .item(Item::eth())
+            .item(Ipv6Match::any().src_prefix(pod_ip6(0), 64))
+            .item(UdpMatch::any())
+            .actions([
+                Action::SetIpv6Src(LOCAL_TEP6),
+                Action::SetTpSrc(40000),
+                Action::DecTtl,
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(7)
+            .item(Item::Meta(Masked::new(0x0000_0001, 0x0000_00ff)))
+            .actions([
+                Action::SetTag {
+                    index: 0,
+                    data: 0x1234,
+                    mask: 0xffff,
+                },
+                Action::Jump(4),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(20)
+            .actions([Action::Count, Action::PortRepresentor(UPLINK)]),
+    );
+    out
+}
+
+/// Transfer group 1: network policy drops.
+fn policy_drops() -> Vec<Rule> {
+    vec![
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .item(TcpMatch::any().dst_port(22))
+            .actions([Action::Count, Action::Drop]),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst(pod_ip(30)))
+            .item(TcpMatch::any().dst_port_masked(0x1f00, 0xff00))
+            .action(Action::Drop),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(
+                Ipv4Match::any()
+                    .src_masked(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(255, 0, 255, 255)),
+            )
+            .item(Item::Icmp(IcmpMatch::any().icmp_type(8).code(0)))
+            .actions([Action::Count, Action::Drop]),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv6Match::any().dst_prefix(pod_ip6(0x40), 120))
+            .item(Item::Icmp6(IcmpMatch::any().icmp_type(128)))
+            .action(Action::Drop),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst(pod_ip(31)))
+            .item(TcpMatch::any().flags_masked(0x02, 0x12))
+            .actions([Action::Count, Action::Drop]),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dscp(46).ttl(1))
+            .action(Action::Drop),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(
+                Ipv6Match::any()
+                    .dscp_masked(0x20, 0x38)
+                    .hop_limit(1)
+                    .proto(17),
+            )
+            .item(UdpMatch::any().src_port(1900))
+            .action(Action::Drop),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(EthMatch::any().dst_masked(
+                MacAddr::new(1, 0, 0, 0, 0, 0),
+                MacAddr::new(1, 0, 0, 0, 0, 0),
+            ))
+            .item(Item::ipv4())
+            .item(UdpMatch::any().dst_port_masked(5353, 0xffff))
+            .actions([Action::Count, Action::Drop]),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(EthMatch::any().ether_type(0x86dd))
+            .item(
+                Ipv6Match::any()
+                    .src(pod_ip6(0x66))
+                    .dst(pod_ip6(0x67))
+                    .proto(6),
+            )
+            .item(TcpMatch::any().src_port(1234).dst_port(80))
+            .action(Action::Drop),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(EthMatch::any().ether_type(0x0800))
+            .item(Ipv4Match::any().proto(6).src(pod_ip(40)).dst(pod_ip(41)))
+            .item(TcpMatch::any().src_port(40000).dst_port(443))
+            .actions([Action::Count, Action::Drop]),
+    ]
+}
+
+/// Service load balancing (DNAT) and reply un-DNAT.
+fn service_nat() -> Vec<Rule> {
+    let mut out = Vec::new();
+    for (i, backend) in [pod_ip(50), pod_ip(51), pod_ip(52)].into_iter().enumerate() {
+        let sport_lo = u16::try_from(i).unwrap_or(0) << 14;
+        out.push(
+            Rule::transfer()
+                .group(1)
+                .priority(2)
+                .item(Item::eth())
+                .item(Ipv4Match::any().dst(WEB_VIP))
+                .item(
+                    TcpMatch::any()
+                        .dst_port(80)
+                        .src_port_masked(sport_lo, 0xc000),
+                )
+                .actions([
+                    Action::Count,
+                    Action::SetIpv4Dst(backend),
+                    Action::SetTpDst(8080),
+                    Action::SetMacDst(pod_mac(50 + u8::try_from(i).unwrap_or(0))),
+                    Action::Jump(4),
+                ]),
+        );
+    }
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(2)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst(DNS_VIP))
+            .item(UdpMatch::any().dst_port(53))
+            .actions([
+                Action::SetIpv4Dst(pod_ip(53)),
+                Action::SetTpDst(5353),
+                Action::Count,
+                Action::Jump(4),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(2)
+            .item(Item::eth())
+            .item(Ipv6Match::any().dst(WEB_VIP6))
+            .item(TcpMatch::any().dst_port(443))
+            .actions([
+                Action::SetIpv6Dst(pod_ip6(0x50)),
+                Action::SetTpDst(8443),
+                Action::Jump(4),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(1)
+            .priority(2)
+            .item(Item::eth())
+            .item(Ipv4Match::any().src(pod_ip(50)))
+            .item(TcpMatch::any().src_port(8080))
+            .actions([
+                Action::SetIpv4Src(WEB_VIP),
+                Action::SetTpSrc(80),
+                Action::Jump(4),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(4)
+            .priority(0)
+            .item(Item::Tag {
+                index: 0,
+                data: Masked::exact(0x1234),
+            })
+            .actions([Action::Count, Action::RepresentedPort(vf_rep(3))]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(4)
+            .priority(1)
+            .item(EthMatch::any().dst(pod_mac(50)))
+            .actions([Action::Count, Action::RepresentedPort(vf_rep(0))]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(4)
+            .priority(2)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst_prefix(Ipv4Addr::new(10, 244, 2, 0), 23))
+            .actions([
+                Action::RawEncap(geneve_encap(1, REMOTE_TEP, ovn_opt_word(9, 1))),
+                Action::RepresentedPort(UPLINK),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(4)
+            .priority(9)
+            .actions([Action::Count, Action::Drop]),
+    );
+    out
+}
+
+/// Transfer group 2: Geneve from the fabric to local pods.
+fn geneve_ingress() -> Vec<Rule> {
+    let mut out = Vec::new();
+    for n in 0..4u16 {
+        out.push(
+            Rule::transfer()
+                .group(2)
+                .priority(1)
+                .pattern(geneve_outer_v4())
+                .item(GeneveMatch::any().vni(1))
+                .item(ovn_opt_match(3 + n))
+                .item(EthMatch::any().dst(pod_mac(10 + u8::try_from(n).unwrap_or(0))))
+                .actions([
+                    Action::Count,
+                    Action::RawDecap(geneve_decap_opt()),
+                    Action::RepresentedPort(vf_rep(n)),
+                ]),
+        );
+    }
+    out.push(
+        Rule::transfer()
+            .group(2)
+            .priority(1)
+            .pattern(geneve_outer_v4())
+            .item(GeneveMatch::any().vni(1))
+            .item(ovn_opt_match(8))
+            .item(Item::eth())
+            .item(Ipv4Match::any().src(pod_ip(50)))
+            .item(TcpMatch::any().src_port(8080))
+            .actions([
+                Action::RawDecap(geneve_decap_opt()),
+                Action::SetIpv4Src(WEB_VIP),
+                Action::SetTpSrc(80),
+                Action::DecTtl,
+                Action::RepresentedPort(vf_rep(2)),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(2)
+            .priority(2)
+            .pattern(geneve_outer_v4())
+            .item(GeneveMatch::any().vni_masked(0x10, 0xf0))
+            .actions([
+                Action::RawDecap(TunnelDecap::geneve_v4()),
+                Action::SetMeta {
+                    data: 0x10,
+                    mask: 0xf0,
+                },
+                Action::Jump(4),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(2)
+            .priority(2)
+            .item(Item::eth())
+            .item(Ipv6Match::any().dst(LOCAL_TEP6).src(REMOTE_TEP6))
+            .item(Item::udp())
+            .item(GeneveMatch::any().vni(7))
+            .item(ovn_opt_match(2))
+            .item(Item::eth())
+            .item(Ipv6Match::any().dst(pod_ip6(0x22)))
+            .actions([
+                Action::RawDecap(TunnelDecap {
+                    vlan: false,
+                    ip: IpVersion::V6,
+                    tunnel: DecapTunnel::Geneve { option_words: 2 },
+                }),
+                Action::SetIpv6Dst(pod_ip6(0x23)),
+                Action::RepresentedPort(vf_rep(1)),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(2)
+            .priority(3)
+            .item(EthMatch::any())
+            .item(VlanMatch::any().vid(300).pcp(5).inner_type(0x0800))
+            .item(Ipv4Match::any().dst(LOCAL_TEP))
+            .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
+            .item(GeneveMatch::any().vni(9))
+            .actions([
+                Action::RawDecap(TunnelDecap {
+                    vlan: true,
+                    ip: IpVersion::V4,
+                    tunnel: DecapTunnel::Geneve { option_words: 0 },
+                }),
+                Action::RepresentedPort(vf_rep(3)),
+            ]),
+    );
+    out.push(
+        Rule::transfer()
+            .group(2)
+            .priority(10)
+            .actions([Action::Count, Action::PortRepresentor(UPLINK)]),
+    );
+    out
+}
+
+/// Transfer group 3: VXLAN and VLAN ingress from the uplink.
+fn vxlan_and_vlan() -> Vec<Rule> {
+    vec![
+        Rule::transfer()
+            .group(3)
+            .priority(1)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst(LOCAL_TEP))
+            .item(UdpMatch::any().dst_port(VXLAN_UDP_PORT))
+            .item(Item::Vxlan(VxlanMatch::any().vni(4096)))
+            .item(EthMatch::any().dst(pod_mac(13)))
+            .item(Item::ipv4())
+            .item(Item::udp())
+            .actions([
+                Action::RawDecap(TunnelDecap::vxlan_v4()),
+                Action::Count,
+                Action::RepresentedPort(vf_rep(3)),
+            ]),
+        Rule::transfer()
+            .group(3)
+            .priority(1)
+            .item(Item::eth())
+            .item(VlanMatch::any().vid(200))
+            .item(Ipv4Match::any().dst(pod_ip(20)))
+            .actions([
+                Action::PopVlan,
+                Action::Count,
+                Action::RepresentedPort(vf_rep(0)),
+            ]),
+        Rule::transfer()
+            .group(3)
+            .priority(1)
+            .item(Item::eth())
+            .item(VlanMatch::any().vid(200).pcp_masked(4, 4))
+            .actions([
+                Action::SetVlanVid(201),
+                Action::SetVlanPcp(0),
+                Action::RepresentedPort(vf_rep(1)),
+            ]),
+        Rule::transfer()
+            .group(3)
+            .priority(2)
+            .item(Item::eth())
+            .item(VlanMatch::any().vid_masked(0x100, 0xf00))
+            .actions([
+                Action::PopVlan,
+                Action::PushVlan { ether_type: 0x8100 },
+                Action::SetVlanVid(5),
+                Action::RepresentedPort(vf_rep(2)),
+            ]),
+        Rule::transfer().group(3).priority(9).action(Action::Drop),
+    ]
+}
+
+/// Exception path: packets to and from the application (OVS slow path).
+fn slow_path() -> Vec<Rule> {
+    vec![
+        Rule::transfer()
+            .priority(0)
+            .item(Item::PortRepresentor { port_id: vf_rep(0) })
+            .action(Action::RepresentedPort(vf_rep(0))),
+        Rule::transfer()
+            .priority(0)
+            .item(Item::PortRepresentor { port_id: UPLINK })
+            .item(Item::eth())
+            .action(Action::RepresentedPort(UPLINK)),
+        Rule::transfer()
+            .group(1)
+            .priority(1)
+            .item(EthMatch::any().ether_type(0x0806))
+            .actions([Action::Count, Action::PortRepresentor(UPLINK)]),
+        Rule::transfer()
+            .group(1)
+            .priority(1)
+            .item(EthMatch::any().dst(MacAddr::BROADCAST))
+            .actions([Action::Mark(0xdead), Action::PortRepresentor(UPLINK)]),
+    ]
+}
+
+/// NIC-domain rules on the proxy port (ingress to the app, egress from it).
+fn nic_domain() -> Vec<Rule> {
+    let rss = RssAction {
+        queues: vec![0, 1, 2, 3],
+        key: None,
+        types: vec![RssType::Ipv4, RssType::Ipv4Tcp, RssType::Ipv4Udp],
+        level: 0,
+    };
+    let rss6 = RssAction {
+        queues: vec![4, 5],
+        key: Some((0u8..40).map(|b| b.wrapping_mul(37) ^ 0x6d).collect()),
+        types: vec![
+            RssType::Ipv6,
+            RssType::Ipv6Tcp,
+            RssType::Ipv6Udp,
+            RssType::L3SrcOnly,
+            RssType::L4SrcOnly,
+        ],
+        level: 1,
+    };
+    let rss_inner = RssAction {
+        queues: vec![6, 7],
+        key: None,
+        types: vec![
+            RssType::Ipv4Other,
+            RssType::Ipv6Other,
+            RssType::L3DstOnly,
+            RssType::L4DstOnly,
+        ],
+        level: 2,
+    };
+    vec![
+        Rule::ingress()
+            .item(Item::eth())
+            .item(Ipv4Match::any().src_prefix(Ipv4Addr::new(10, 0, 0, 0), 24))
+            .item(UdpMatch::any().dst_port(4789))
+            .actions([Action::Count, Action::Queue(3)]),
+        Rule::ingress()
+            .priority(1)
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .actions([Action::Mark(7), Action::Rss(rss)]),
+        Rule::ingress()
+            .priority(1)
+            .item(Item::eth())
+            .item(Ipv6Match::any().dst_prefix(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0), 16))
+            .item(Item::tcp())
+            .action(Action::Rss(rss6)),
+        Rule::ingress()
+            .priority(2)
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
+            .item(GeneveMatch::any())
+            .action(Action::Rss(rss_inner)),
+        Rule::ingress()
+            .priority(3)
+            .item(Item::Meta(Masked::exact(0xcafe)))
+            .actions([Action::Count, Action::Queue(0)]),
+        Rule::ingress()
+            .priority(3)
+            .item(EthMatch::any().src(pod_mac(99)))
+            .actions([
+                Action::Mark(42),
+                Action::SetMeta {
+                    data: 0xcafe,
+                    mask: 0xffff_ffff,
+                },
+                Action::Jump(1),
+            ]),
+        Rule::ingress()
+            .group(1)
+            .item(Item::Mark { id: 42 })
+            .item(Item::Tag {
+                index: 3,
+                data: Masked::new(0x0001_0000, 0xffff_0000),
+            })
+            .actions([Action::Count, Action::Queue(1)]),
+        Rule::ingress().group(1).priority(1).actions([
+            Action::SetTag {
+                index: 3,
+                data: 0x0001_0000,
+                mask: 0xffff_0000,
+            },
+            Action::Count,
+        ]),
+        Rule::ingress()
+            .priority(4)
+            .item(Item::eth())
+            .item(Item::ipv6())
+            .item(Item::Icmp6(IcmpMatch::any().icmp_type(135)))
+            .actions([Action::Count, Action::Queue(0), Action::Age { timeout: 60 }]),
+        Rule::egress()
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst(REMOTE_TEP))
+            .actions([Action::SetMeta { data: 1, mask: 1 }, Action::Count]),
+        Rule::egress()
+            .priority(1)
+            .item(EthMatch::any().src(NODE_MAC))
+            .item(Item::ipv4())
+            .actions([
+                Action::RawEncap(TunnelEncap::vxlan_v4(
+                    NODE_MAC, GW_MAC, LOCAL_TEP, REMOTE_TEP, 1234, 77,
+                )),
+                Action::Count,
+            ]),
+        Rule::egress()
+            .priority(2)
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .item(TcpMatch::any().dst_port(25))
+            .action(Action::Drop),
+    ]
+}
