@@ -14,6 +14,10 @@
 //!   builds).
 //! * [`SoftwareTable`] evaluates the same rules over a parsed
 //!   [`PacketKey`] with a tuple-space search.
+//! * [`OffloadBackend`] is the one interface the datapath programs every
+//!   backend through, with errors that say what to do about a refusal
+//!   ([`OffloadErrorKind`]); the software table implements it as an
+//!   emulated NIC (counters, aging, a table size).
 //! * [`doca::DocaPlan`] maps a rule to DOCA Flow pipes and entries (the
 //!   FFI backend is the `dpuflow-flow-doca` crate; rte_flow's is
 //!   `dpuflow-flow-rte`).
@@ -27,6 +31,7 @@ pub mod action;
 pub mod doca;
 pub mod field;
 pub mod item;
+pub mod offload;
 pub mod packet;
 pub mod render;
 pub mod rule;
@@ -45,6 +50,7 @@ pub use item::{
     EthMatch, GeneveMatch, GeneveOptMatch, IcmpMatch, Ipv4Match, Ipv6Match, Item, ItemKind,
     PortMatch, TcpMatch, UdpMatch, VlanMatch, VxlanMatch,
 };
+pub use offload::{Capacity, OffloadBackend, OffloadError, OffloadErrorKind, RuleStats};
 pub use packet::{
     EthHeader, GeneveOptKey, HeaderKey, InPort, Ipv4Header, Ipv6Header, L3Header, L4Header,
     PacketKey, TunnelKey, TunnelKind, VlanHeader,

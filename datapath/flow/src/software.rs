@@ -57,6 +57,8 @@ use super::packet::PacketKey;
 use super::rule::{Direction, Rule};
 use super::validate::RuleError;
 
+mod offload;
+
 /// Longest chain of rules (jumps + 1) followed by [`SoftwareTable::classify`].
 pub const MAX_JUMP_DEPTH: usize = 8;
 
@@ -81,7 +83,8 @@ pub enum TableError {
         /// Table direction.
         table: Direction,
     },
-    /// More than `u32::MAX` rules.
+    /// The table's limit ([`SoftwareTable::with_limit`]) or `u32::MAX`
+    /// rules reached.
     #[error("the table is full")]
     Full,
 }
@@ -766,6 +769,8 @@ struct Entry {
     rank: Rank,
     shape: usize,
     key: Key,
+    /// What a NIC keeps of the rule: COUNT hits and AGE state.
+    nic: offload::NicState,
 }
 
 /// A set of rules of one direction, classified by tuple-space search.
@@ -779,6 +784,8 @@ pub struct SoftwareTable {
     /// Sequence number of the next insert (the low half of its rank).
     next_seq: u64,
     len: usize,
+    /// Most rules taken, as a NIC's table size ([`SoftwareTable::with_limit`]).
+    limit: Option<usize>,
 }
 
 impl SoftwareTable {
@@ -792,6 +799,16 @@ impl SoftwareTable {
             groups: HashMap::default(),
             next_seq: 0,
             len: 0,
+            limit: None,
+        }
+    }
+
+    /// An empty table that takes at most `limit` rules (then
+    /// [`TableError::Full`]), to emulate a NIC's table size in tests.
+    pub fn with_limit(direction: Direction, limit: usize) -> Self {
+        SoftwareTable {
+            limit: Some(limit),
+            ..Self::new(direction)
         }
     }
 
@@ -825,6 +842,9 @@ impl SoftwareTable {
 
     /// Validates and inserts a rule.
     pub fn insert(&mut self, rule: Rule) -> Result<RuleId, TableError> {
+        if self.limit.is_some_and(|limit| self.len >= limit) {
+            return Err(TableError::Full);
+        }
         if rule.attr.direction != self.direction {
             return Err(TableError::WrongDirection {
                 rule: rule.attr.direction,
@@ -850,6 +870,7 @@ impl SoftwareTable {
         if let Some(s) = self.slots.get_mut(slot as usize) {
             *s = Some(Entry {
                 id,
+                nic: offload::NicState::new(&rule),
                 rule,
                 rank,
                 shape,
