@@ -1701,8 +1701,10 @@ impl DocaBackend {
     }
 
     /// Runs `doca_flow_aging_handle` over every port hosting entries until
-    /// a full pass is done, removes the entries that aged out and returns
-    /// their handles. Other completions reported meanwhile are discarded.
+    /// a full pass is done and returns the rules that aged out. Their
+    /// entries stay until [`DocaBackend::remove_rule`] (as aged rte_flow
+    /// rules stay until destroyed). Other completions reported meanwhile
+    /// are discarded.
     pub fn handle_aging(&mut self) -> Result<Vec<RuleHandle>> {
         let mut hosts: Vec<NonNull<sys::doca_flow_port>> = Vec::new();
         for e in self.entries.values() {
@@ -1726,21 +1728,12 @@ impl DocaBackend {
                 }
             }
         }
-        let mut aged = Vec::new();
-        for c in drain_completions() {
-            if c.op != sys::DOCA_FLOW_ENTRY_OP_AGED {
-                continue;
-            }
-            let handle = RuleHandle(c.id);
-            if let Some(entry) = self.entries.remove(&handle) {
-                entry.remove(self.cfg.queue, EntryFlags::NoWait)?;
-                aged.push(handle);
-            }
-        }
-        for host in hosts {
-            self.process_host(host)?;
-        }
-        Ok(aged)
+        Ok(drain_completions()
+            .into_iter()
+            .filter(|c| c.op == sys::DOCA_FLOW_ENTRY_OP_AGED)
+            .map(|c| RuleHandle(c.id))
+            .filter(|h| self.entries.contains_key(h))
+            .collect())
     }
 
     fn ensure_parser(
@@ -1873,3 +1866,5 @@ impl std::fmt::Debug for DocaBackend {
             .finish()
     }
 }
+
+mod offload;
