@@ -542,19 +542,219 @@ dpuflow_recorder_dump_actions_template(
  * record is `<op line>\n<dump>---\n`, appended to $DPUFLOW_RECORDER_OUT;
  * when it is unset nothing is dumped or written (calls are still accepted,
  * near-free, e.g. for benchmarks). testpmd runs rte_flow calls from its one
- * command thread, so no locking. */
+ * command thread, so no locking.
+ *
+ * Handles are not memory: a handle is its kind and id encoded in a pointer
+ * value (never dereferenced), and a per-kind table says which ids are live,
+ * so a destroy of a flow that was never installed (or already destroyed) is
+ * refused and recorded instead of being a use-after-free.
+ *
+ * Fault injection (README.md): $DPUFLOW_RECORDER_FAIL and
+ * $DPUFLOW_RECORDER_LATE. */
 
-struct rec_handle {
-	uint32_t magic;
+enum kind { K_FLOW, K_PATTERN_TEMPLATE, K_ACTIONS_TEMPLATE, K_TABLE, K_MAX };
+
+struct live_table {
+	uint8_t *live;   /* live[id]: 1 while the object exists */
+	uint32_t *table; /* flows only: table id of an async flow, else 0 */
+	uint16_t *port;  /* flows only: the port it was created on */
+	uint32_t cap;
+	uint32_t next;
+};
+static struct live_table objs[K_MAX];
+
+/* 0 on allocation failure. */
+static uint32_t
+new_id(enum kind k, uint16_t port_id, uint32_t table_id)
+{
+	struct live_table *t = &objs[k];
 	uint32_t id;
+
+	if (t->next == 0)
+		t->next = 1;
+	id = t->next;
+	if (id >= t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 1024;
+		uint8_t *live = realloc(t->live, cap);
+		uint32_t *tab = realloc(t->table, cap * sizeof(*tab));
+		uint16_t *ports = realloc(t->port, cap * sizeof(*ports));
+
+		if (live != NULL)
+			t->live = live;
+		if (tab != NULL)
+			t->table = tab;
+		if (ports != NULL)
+			t->port = ports;
+		if (live == NULL || tab == NULL || ports == NULL)
+			return 0;
+		memset(t->live + t->cap, 0, cap - t->cap);
+		memset(t->table + t->cap, 0, (cap - t->cap) * sizeof(*tab));
+		memset(t->port + t->cap, 0, (cap - t->cap) * sizeof(*ports));
+		t->cap = cap;
+	}
+	t->next++;
+	t->live[id] = 1;
+	t->table[id] = table_id;
+	t->port[id] = port_id;
+	return id;
+}
+
+static void *
+handle_of(enum kind k, uint32_t id)
+{
+	return (void *)(uintptr_t)(((((uint64_t)k + 1) << 32) | id) << 4);
+}
+
+/* The id of handle `p` of kind `k`, or 0. */
+static uint32_t
+handle_id(const void *p, enum kind k)
+{
+	uint64_t v = (uint64_t)(uintptr_t)p;
+
+	if (p == NULL || (v & 0xf) != 0 || ((v >> 36) != (uint64_t)k + 1))
+		return 0;
+	return (uint32_t)(v >> 4);
+}
+
+static int
+is_live(enum kind k, uint32_t id)
+{
+	return id != 0 && id < objs[k].cap && objs[k].live[id];
+}
+
+static void
+set_dead(enum kind k, uint32_t id)
+{
+	if (id != 0 && id < objs[k].cap)
+		objs[k].live[id] = 0;
+}
+
+static void *
+new_handle(enum kind k, uint16_t port_id, uint32_t table_id)
+{
+	uint32_t id = new_id(k, port_id, table_id);
+
+	return id ? handle_of(k, id) : NULL;
+}
+
+/* ------------------------------------------------------ fault injection */
+
+/* $DPUFLOW_RECORDER_FAIL: entries `<op>:<n>:<error>` separated by commas:
+ * the n-th call (from 1) of <op> fails with <error>, an errno name or
+ * number, or `status_error` (async_create / async_destroy: the call is
+ * accepted and the operation completes with RTE_FLOW_OP_ERROR; pull: the
+ * n-th result pull returns has RTE_FLOW_OP_ERROR). */
+#define MAX_FAULTS 16
+struct fault {
+	char op[40];
+	unsigned long nth;
+	int err; /* errno, or 0 for status_error */
+	char msg[96];
+};
+static struct fault faults[MAX_FAULTS];
+static int nfaults = -1;
+
+#define MAX_OPS 24
+static struct {
+	char op[40];
+	unsigned long calls;
+} counters[MAX_OPS];
+
+static const struct {
+	const char *name;
+	int value;
+} errnames[] = {
+	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EIO", EIO },
+	{ "E2BIG", E2BIG }, { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM },
+	{ "EBUSY", EBUSY }, { "EEXIST", EEXIST }, { "EINVAL", EINVAL },
+	{ "ENOSPC", ENOSPC }, { "ENOSYS", ENOSYS }, { "ENOTSUP", ENOTSUP },
+	{ "ENOBUFS", ENOBUFS }, { "ETIMEDOUT", ETIMEDOUT },
 };
 
-#define REC_MAGIC 0x64707566u /* "dpuf" */
+static void
+parse_faults(void)
+{
+	const char *env = getenv("DPUFLOW_RECORDER_FAIL");
+	char buf[1024];
+	char *save = NULL, *tok;
 
-static uint32_t next_flow_id = 1;
-static uint32_t next_pattern_template_id = 1;
-static uint32_t next_actions_template_id = 1;
-static uint32_t next_table_id = 1;
+	nfaults = 0;
+	if (env == NULL || *env == '\0')
+		return;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL && nfaults < MAX_FAULTS;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		struct fault *f = &faults[nfaults];
+		char *c1 = strchr(tok, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		size_t i;
+
+		if (c1 == NULL || c2 == NULL) {
+			fprintf(stderr, "dpuflow recorder: bad fault '%s'\n", tok);
+			continue;
+		}
+		*c1 = '\0';
+		*c2 = '\0';
+		snprintf(f->op, sizeof(f->op), "%s", tok);
+		f->nth = strtoul(c1 + 1, NULL, 10);
+		f->err = -1;
+		if (strcmp(c2 + 1, "status_error") == 0)
+			f->err = 0;
+		for (i = 0; i < sizeof(errnames) / sizeof(errnames[0]); i++)
+			if (strcmp(c2 + 1, errnames[i].name) == 0)
+				f->err = errnames[i].value;
+		if (f->err < 0)
+			f->err = (int)strtol(c2 + 1, NULL, 10);
+		if (f->err < 0 || f->nth == 0) {
+			fprintf(stderr, "dpuflow recorder: bad fault '%s:%s:%s'\n",
+				tok, c1 + 1, c2 + 1);
+			continue;
+		}
+		snprintf(f->msg, sizeof(f->msg),
+			 "recorder: injected failure of %s call %lu (%s)", f->op,
+			 f->nth, c2 + 1);
+		nfaults++;
+	}
+}
+
+/* Counts one call of `op`; the fault that hits it, or NULL. */
+static const struct fault *
+inject(const char *op)
+{
+	unsigned long calls = 0;
+	int i;
+
+	if (nfaults < 0)
+		parse_faults();
+	for (i = 0; i < MAX_OPS; i++) {
+		if (counters[i].op[0] == '\0')
+			snprintf(counters[i].op, sizeof(counters[i].op), "%s", op);
+		if (strcmp(counters[i].op, op) == 0) {
+			calls = ++counters[i].calls;
+			break;
+		}
+	}
+	for (i = 0; i < nfaults; i++)
+		if (strcmp(faults[i].op, op) == 0 && faults[i].nth == calls)
+			return &faults[i];
+	return NULL;
+}
+
+/* $DPUFLOW_RECORDER_LATE: N (an operation is returned by the N+1-th pull
+ * after its push) or `never`. */
+static long
+late_pulls(void)
+{
+	const char *env = getenv("DPUFLOW_RECORDER_LATE");
+
+	if (env == NULL || *env == '\0')
+		return 0;
+	if (strcmp(env, "never") == 0)
+		return -1;
+	return strtol(env, NULL, 10);
+}
+
+/* ------------------------------------------------------------ recording */
 
 /* Pending async operations, returned by rte_flow_pull. */
 #define MAX_PENDING 65536
@@ -562,42 +762,20 @@ struct pending_op {
 	uint16_t port_id;
 	uint32_t queue_id;
 	void *user_data;
+	int is_create;
+	uint32_t flow_id;
+	int fail;        /* completes with RTE_FLOW_OP_ERROR */
+	int pushed;      /* visible to pull */
+	long pulls_seen; /* pulls since pushed */
+	/* postponed creates: what the rule looked like when queued, and where
+	 * it lives, to check at push that it is still there */
+	const struct rte_flow_item *pattern;
+	const struct rte_flow_action *actions;
+	char *dump;
 };
 static struct pending_op pending[MAX_PENDING];
 static unsigned int pending_n;
-
-static void *
-new_handle(uint32_t *counter)
-{
-	struct rec_handle *h = malloc(sizeof(*h));
-
-	if (h == NULL)
-		return NULL;
-	h->magic = REC_MAGIC;
-	h->id = (*counter)++;
-	return h;
-}
-
-static uint32_t
-handle_id(const void *p)
-{
-	const struct rec_handle *h = p;
-
-	if (h == NULL || h->magic != REC_MAGIC)
-		return 0;
-	return h->id;
-}
-
-static void
-free_handle(void *p)
-{
-	struct rec_handle *h = p;
-
-	if (h != NULL && h->magic == REC_MAGIC) {
-		h->magic = 0;
-		free(h);
-	}
-}
+static unsigned long results_pulled;
 
 /* Whether $DPUFLOW_RECORDER_OUT names a record file. */
 static int
@@ -693,6 +871,18 @@ fail(struct rte_flow_error *error, int code, const char *msg)
 				  NULL, msg);
 }
 
+/* Records `<op> injected=<errno>` and fails the call with the fault. */
+static int
+fail_injected(const char *op, const struct fault *f,
+	      struct rte_flow_error *error)
+{
+	char line[160];
+
+	snprintf(line, sizeof(line), "%s injected=%d", op, f->err);
+	emit(line, "");
+	return fail(error, f->err, f->msg);
+}
+
 static void
 record_rule(const char *op, const struct rte_flow_attr *attr,
 	    const struct rte_flow_item pattern[],
@@ -710,10 +900,12 @@ rte_flow_validate(uint16_t port_id, const struct rte_flow_attr *attr,
 		  const struct rte_flow_action actions[],
 		  struct rte_flow_error *error)
 {
+	const struct fault *f = inject("validate");
 	char op[64];
 
-	(void)error;
 	snprintf(op, sizeof(op), "validate port=%u", (unsigned int)port_id);
+	if (f != NULL && f->err)
+		return fail_injected(op, f, error);
 	record_rule(op, attr, pattern, actions);
 	return 0;
 }
@@ -724,15 +916,22 @@ rte_flow_create(uint16_t port_id, const struct rte_flow_attr *attr,
 		const struct rte_flow_action actions[],
 		struct rte_flow_error *error)
 {
-	void *h = new_handle(&next_flow_id);
+	const struct fault *f = inject("create");
+	void *h;
 	char op[64];
 
+	if (f != NULL && f->err) {
+		snprintf(op, sizeof(op), "create port=%u", (unsigned int)port_id);
+		fail_injected(op, f, error);
+		return NULL;
+	}
+	h = new_handle(K_FLOW, port_id, 0);
 	if (h == NULL) {
 		fail(error, ENOMEM, "recorder: out of memory");
 		return NULL;
 	}
 	snprintf(op, sizeof(op), "create port=%u handle=%u",
-		 (unsigned int)port_id, handle_id(h));
+		 (unsigned int)port_id, handle_id(h, K_FLOW));
 	record_rule(op, attr, pattern, actions);
 	return h;
 }
@@ -741,18 +940,85 @@ int
 rte_flow_destroy(uint16_t port_id, struct rte_flow *flow,
 		 struct rte_flow_error *error)
 {
-	(void)port_id;
-	(void)error;
-	free_handle(flow);
+	const struct fault *f = inject("destroy");
+	uint32_t id = handle_id(flow, K_FLOW);
+	char op[80];
+
+	snprintf(op, sizeof(op), "destroy port=%u handle=%u",
+		 (unsigned int)port_id, id);
+	if (f != NULL && f->err)
+		return fail_injected(op, f, error);
+	if (!is_live(K_FLOW, id)) {
+		snprintf(op, sizeof(op), "destroy port=%u handle=%u refused=not-installed",
+			 (unsigned int)port_id, id);
+		emit(op, "");
+		return fail(error, ENOENT, "recorder: flow is not installed");
+	}
+	set_dead(K_FLOW, id);
+	emit(op, "");
 	return 0;
 }
 
+/* Forgets every flow of the port (recorded as one `flush` line). */
 int
 rte_flow_flush(uint16_t port_id, struct rte_flow_error *error)
 {
-	(void)port_id;
+	struct live_table *t = &objs[K_FLOW];
+	uint32_t i, n = 0;
+	char op[64];
+
 	(void)error;
+	for (i = 1; i < t->next && i < t->cap; i++)
+		if (t->live[i] && t->port[i] == port_id) {
+			t->live[i] = 0;
+			n++;
+		}
+	snprintf(op, sizeof(op), "flush port=%u flows=%u",
+		 (unsigned int)port_id, n);
+	emit(op, "");
 	return 0;
+}
+
+/* COUNT: hits = the flow's handle number, bytes = 64 x hits; AGE: 42 s
+ * since the last hit. Other actions: ENOTSUP. */
+int
+rte_flow_query(uint16_t port_id, struct rte_flow *flow,
+	       const struct rte_flow_action *action, void *data,
+	       struct rte_flow_error *error)
+{
+	const struct fault *f = inject("query");
+	uint32_t id = handle_id(flow, K_FLOW);
+	char op[80];
+
+	snprintf(op, sizeof(op), "query port=%u handle=%u",
+		 (unsigned int)port_id, id);
+	if (f != NULL && f->err)
+		return fail_injected(op, f, error);
+	if (!is_live(K_FLOW, id))
+		return fail(error, ENOENT, "recorder: flow is not installed");
+	if (action == NULL || data == NULL)
+		return fail(error, EINVAL, "recorder: NULL query argument");
+	switch (action->type) {
+	case RTE_FLOW_ACTION_TYPE_COUNT: {
+		struct rte_flow_query_count *c = data;
+
+		c->hits_set = 1;
+		c->bytes_set = 1;
+		c->hits = id;
+		c->bytes = 64ull * id;
+		return 0;
+	}
+	case RTE_FLOW_ACTION_TYPE_AGE: {
+		struct rte_flow_query_age *a = data;
+
+		a->aged = 0;
+		a->sec_since_last_hit_valid = 1;
+		a->sec_since_last_hit = 42;
+		return 0;
+	}
+	default:
+		return fail(error, ENOTSUP, "recorder: query of this action");
+	}
 }
 
 int
@@ -781,12 +1047,16 @@ rte_flow_configure(uint16_t port_id,
 		   const struct rte_flow_queue_attr *queue_attr[],
 		   struct rte_flow_error *error)
 {
+	const struct fault *f = inject("configure");
 	struct out o = { 0 };
 	char *body;
 	char op[64];
 	int pass;
 	uint16_t q;
 
+	snprintf(op, sizeof(op), "configure port=%u", (unsigned int)port_id);
+	if (f != NULL && f->err)
+		return fail_injected(op, f, error);
 	if (port_attr == NULL || (nb_queue > 0 && queue_attr == NULL))
 		return fail(error, EINVAL, "recorder: NULL configure attr");
 	/* Two passes: measure, then fill. */
@@ -811,7 +1081,6 @@ rte_flow_configure(uint16_t port_id,
 	}
 	body = o.buf;
 	finish(&o);
-	snprintf(op, sizeof(op), "configure port=%u", (unsigned int)port_id);
 	emit(op, body);
 	free(body);
 	return 0;
@@ -824,17 +1093,60 @@ rte_flow_pattern_template_create(uint16_t port_id,
 {
 	const struct dump_req r = { .kind = DUMP_PATTERN_TEMPLATE,
 				    .attr = template_attr, .pattern = pattern };
-	void *h = new_handle(&next_pattern_template_id);
+	const struct fault *f = inject("pattern_template_create");
+	void *h;
 	char op[80];
 
+	if (f != NULL && f->err) {
+		snprintf(op, sizeof(op), "pattern_template_create port=%u",
+			 (unsigned int)port_id);
+		fail_injected(op, f, error);
+		return NULL;
+	}
+	h = new_handle(K_PATTERN_TEMPLATE, port_id, 0);
 	if (h == NULL) {
 		fail(error, ENOMEM, "recorder: out of memory");
 		return NULL;
 	}
 	snprintf(op, sizeof(op), "pattern_template_create port=%u handle=%u",
-		 (unsigned int)port_id, handle_id(h));
+		 (unsigned int)port_id, handle_id(h, K_PATTERN_TEMPLATE));
 	record(op, &r);
 	return h;
+}
+
+static int
+destroy_object(const char *name, enum kind k, uint16_t port_id, void *h,
+	       struct rte_flow_error *error)
+{
+	uint32_t id = handle_id(h, k);
+	char op[96];
+
+	if (!is_live(k, id)) {
+		snprintf(op, sizeof(op), "%s port=%u handle=%u refused=not-live",
+			 name, (unsigned int)port_id, id);
+		emit(op, "");
+		return fail(error, ENOENT, "recorder: object does not exist");
+	}
+	if (k == K_TABLE) {
+		/* A table with installed rules cannot go (mlx5 refuses too). */
+		uint32_t i, n = 0;
+
+		for (i = 1; i < objs[K_FLOW].next && i < objs[K_FLOW].cap; i++)
+			if (objs[K_FLOW].live[i] && objs[K_FLOW].table[i] == id)
+				n++;
+		if (n > 0) {
+			snprintf(op, sizeof(op),
+				 "%s port=%u handle=%u refused=live-flows:%u",
+				 name, (unsigned int)port_id, id, n);
+			emit(op, "");
+			return fail(error, EBUSY, "recorder: table has rules");
+		}
+	}
+	set_dead(k, id);
+	snprintf(op, sizeof(op), "%s port=%u handle=%u", name,
+		 (unsigned int)port_id, id);
+	emit(op, "");
+	return 0;
 }
 
 int
@@ -842,10 +1154,8 @@ rte_flow_pattern_template_destroy(uint16_t port_id,
 	struct rte_flow_pattern_template *pattern_template,
 	struct rte_flow_error *error)
 {
-	(void)port_id;
-	(void)error;
-	free_handle(pattern_template);
-	return 0;
+	return destroy_object("pattern_template_destroy", K_PATTERN_TEMPLATE,
+			      port_id, pattern_template, error);
 }
 
 struct rte_flow_actions_template *
@@ -857,15 +1167,23 @@ rte_flow_actions_template_create(uint16_t port_id,
 	const struct dump_req r = { .kind = DUMP_ACTIONS_TEMPLATE,
 				    .attr = template_attr, .actions = actions,
 				    .masks = masks };
-	void *h = new_handle(&next_actions_template_id);
+	const struct fault *f = inject("actions_template_create");
+	void *h;
 	char op[80];
 
+	if (f != NULL && f->err) {
+		snprintf(op, sizeof(op), "actions_template_create port=%u",
+			 (unsigned int)port_id);
+		fail_injected(op, f, error);
+		return NULL;
+	}
+	h = new_handle(K_ACTIONS_TEMPLATE, port_id, 0);
 	if (h == NULL) {
 		fail(error, ENOMEM, "recorder: out of memory");
 		return NULL;
 	}
 	snprintf(op, sizeof(op), "actions_template_create port=%u handle=%u",
-		 (unsigned int)port_id, handle_id(h));
+		 (unsigned int)port_id, handle_id(h, K_ACTIONS_TEMPLATE));
 	record(op, &r);
 	return h;
 }
@@ -875,10 +1193,8 @@ rte_flow_actions_template_destroy(uint16_t port_id,
 	struct rte_flow_actions_template *actions_template,
 	struct rte_flow_error *error)
 {
-	(void)port_id;
-	(void)error;
-	free_handle(actions_template);
-	return 0;
+	return destroy_object("actions_template_destroy", K_ACTIONS_TEMPLATE,
+			      port_id, actions_template, error);
 }
 
 struct rte_flow_template_table *
@@ -889,6 +1205,7 @@ rte_flow_template_table_create(uint16_t port_id,
 	struct rte_flow_actions_template *actions_templates[],
 	uint8_t nb_actions_templates, struct rte_flow_error *error)
 {
+	const struct fault *f = inject("template_table_create");
 	const struct rte_flow_attr *a;
 	void *h;
 	char body[1024];
@@ -896,11 +1213,17 @@ rte_flow_template_table_create(uint16_t port_id,
 	struct out o = { .buf = body, .len = sizeof(body), .pos = 0 };
 	unsigned int i;
 
+	if (f != NULL && f->err) {
+		snprintf(op, sizeof(op), "template_table_create port=%u",
+			 (unsigned int)port_id);
+		fail_injected(op, f, error);
+		return NULL;
+	}
 	if (table_attr == NULL) {
 		fail(error, EINVAL, "recorder: NULL table attr");
 		return NULL;
 	}
-	h = new_handle(&next_table_id);
+	h = new_handle(K_TABLE, port_id, 0);
 	if (h == NULL) {
 		fail(error, ENOMEM, "recorder: out of memory");
 		return NULL;
@@ -912,14 +1235,16 @@ rte_flow_template_table_create(uint16_t port_id,
 	    (unsigned int)a->egress, (unsigned int)a->transfer,
 	    (unsigned int)a->reserved, table_attr->nb_flows);
 	for (i = 0; i < nb_pattern_templates; i++)
-		put(&o, i ? ",%u" : "%u", handle_id(pattern_templates[i]));
+		put(&o, i ? ",%u" : "%u",
+		    handle_id(pattern_templates[i], K_PATTERN_TEMPLATE));
 	put(&o, " actions_templates=");
 	for (i = 0; i < nb_actions_templates; i++)
-		put(&o, i ? ",%u" : "%u", handle_id(actions_templates[i]));
+		put(&o, i ? ",%u" : "%u",
+		    handle_id(actions_templates[i], K_ACTIONS_TEMPLATE));
 	put(&o, "\n");
 	finish(&o);
 	snprintf(op, sizeof(op), "template_table_create port=%u handle=%u",
-		 (unsigned int)port_id, handle_id(h));
+		 (unsigned int)port_id, handle_id(h, K_TABLE));
 	emit(op, body);
 	return h;
 }
@@ -929,22 +1254,25 @@ rte_flow_template_table_destroy(uint16_t port_id,
 	struct rte_flow_template_table *template_table,
 	struct rte_flow_error *error)
 {
-	(void)port_id;
-	(void)error;
-	free_handle(template_table);
-	return 0;
+	return destroy_object("template_table_destroy", K_TABLE, port_id,
+			      template_table, error);
 }
 
-static int
-push_pending(uint16_t port_id, uint32_t queue_id, void *user_data)
+static struct pending_op *
+push_pending(uint16_t port_id, uint32_t queue_id, void *user_data,
+	     int postpone)
 {
+	struct pending_op *p;
+
 	if (pending_n >= MAX_PENDING)
-		return -1;
-	pending[pending_n].port_id = port_id;
-	pending[pending_n].queue_id = queue_id;
-	pending[pending_n].user_data = user_data;
-	pending_n++;
-	return 0;
+		return NULL;
+	p = &pending[pending_n++];
+	memset(p, 0, sizeof(*p));
+	p->port_id = port_id;
+	p->queue_id = queue_id;
+	p->user_data = user_data;
+	p->pushed = !postpone;
+	return p;
 }
 
 struct rte_flow *
@@ -957,14 +1285,28 @@ rte_flow_async_create(uint16_t port_id, uint32_t queue_id,
 		      uint8_t actions_template_index, void *user_data,
 		      struct rte_flow_error *error)
 {
+	const struct fault *f = inject("async_create");
+	unsigned int postpone = op_attr ? (unsigned int)op_attr->postpone : 0;
+	uint32_t table_id = handle_id(template_table, K_TABLE);
+	struct pending_op *p;
 	void *h;
 	char op[200];
 
+	if (f != NULL && f->err) {
+		snprintf(op, sizeof(op), "async_create port=%u queue=%u",
+			 (unsigned int)port_id, queue_id);
+		fail_injected(op, f, error);
+		return NULL;
+	}
 	if (pending_n >= MAX_PENDING) {
 		fail(error, ENOSPC, "recorder: too many pending operations");
 		return NULL;
 	}
-	h = new_handle(&next_flow_id);
+	if (!is_live(K_TABLE, table_id)) {
+		fail(error, EINVAL, "recorder: no such template table");
+		return NULL;
+	}
+	h = new_handle(K_FLOW, port_id, table_id);
 	if (h == NULL) {
 		fail(error, ENOMEM, "recorder: out of memory");
 		return NULL;
@@ -972,13 +1314,23 @@ rte_flow_async_create(uint16_t port_id, uint32_t queue_id,
 	snprintf(op, sizeof(op),
 		 "async_create port=%u queue=%u postpone=%u table=%u "
 		 "pattern_template_index=%u actions_template_index=%u "
-		 "handle=%u", (unsigned int)port_id, queue_id,
-		 op_attr ? (unsigned int)op_attr->postpone : 0,
-		 handle_id(template_table),
-		 (unsigned int)pattern_template_index,
-		 (unsigned int)actions_template_index, handle_id(h));
+		 "handle=%u", (unsigned int)port_id, queue_id, postpone,
+		 table_id, (unsigned int)pattern_template_index,
+		 (unsigned int)actions_template_index, handle_id(h, K_FLOW));
 	record_rule(op, NULL, pattern, actions);
-	push_pending(port_id, queue_id, user_data);
+	p = push_pending(port_id, queue_id, user_data, postpone);
+	p->is_create = 1;
+	p->flow_id = handle_id(h, K_FLOW);
+	p->fail = f != NULL && f->err == 0;
+	if (postpone && recording()) {
+		const struct dump_req r = { .kind = DUMP_RULE,
+					    .pattern = pattern,
+					    .actions = actions };
+
+		p->pattern = pattern;
+		p->actions = actions;
+		p->dump = alloc_dump(&r);
+	}
 	return h;
 }
 
@@ -988,40 +1340,132 @@ rte_flow_async_destroy(uint16_t port_id, uint32_t queue_id,
 		       struct rte_flow *flow, void *user_data,
 		       struct rte_flow_error *error)
 {
-	(void)op_attr;
-	if (push_pending(port_id, queue_id, user_data) != 0)
+	const struct fault *f = inject("async_destroy");
+	unsigned int postpone = op_attr ? (unsigned int)op_attr->postpone : 0;
+	uint32_t id = handle_id(flow, K_FLOW);
+	struct pending_op *p;
+	char op[120];
+
+	snprintf(op, sizeof(op), "async_destroy port=%u queue=%u postpone=%u handle=%u",
+		 (unsigned int)port_id, queue_id, postpone, id);
+	if (f != NULL && f->err)
+		return fail_injected(op, f, error);
+	if (!is_live(K_FLOW, id)) {
+		snprintf(op, sizeof(op),
+			 "async_destroy port=%u queue=%u handle=%u refused=not-installed",
+			 (unsigned int)port_id, queue_id, id);
+		emit(op, "");
+		return fail(error, ENOENT, "recorder: flow is not installed");
+	}
+	p = push_pending(port_id, queue_id, user_data, postpone);
+	if (p == NULL)
 		return fail(error, ENOSPC, "recorder: too many pending ops");
-	free_handle(flow);
+	p->flow_id = id;
+	p->fail = f != NULL && f->err == 0;
+	emit(op, "");
 	return 0;
 }
 
+/* Marks the queue's operations pushed. A postponed create whose pattern or
+ * actions changed since it was queued (its storage was freed or reused
+ * before push, when a PMD reads it) is recorded as `postponed_changed`. */
 int
 rte_flow_push(uint16_t port_id, uint32_t queue_id,
 	      struct rte_flow_error *error)
 {
-	(void)port_id;
-	(void)queue_id;
-	(void)error;
+	const struct fault *f = inject("push");
+	unsigned int i;
+	char op[120];
+
+	if (f != NULL && f->err) {
+		snprintf(op, sizeof(op), "push port=%u queue=%u",
+			 (unsigned int)port_id, queue_id);
+		return fail_injected(op, f, error);
+	}
+	for (i = 0; i < pending_n; i++) {
+		struct pending_op *p = &pending[i];
+
+		if (p->port_id != port_id || p->queue_id != queue_id ||
+		    p->pushed)
+			continue;
+		p->pushed = 1;
+		if (p->dump != NULL) {
+			const struct dump_req r = { .kind = DUMP_RULE,
+						    .pattern = p->pattern,
+						    .actions = p->actions };
+			char *now = alloc_dump(&r);
+
+			if (now == NULL || strcmp(now, p->dump) != 0) {
+				snprintf(op, sizeof(op),
+					 "postponed_changed port=%u queue=%u handle=%u",
+					 (unsigned int)port_id, queue_id,
+					 p->flow_id);
+				emit(op, now ? now : "dump-failed\n");
+			}
+			free(now);
+			free(p->dump);
+			p->dump = NULL;
+		}
+	}
 	return 0;
 }
 
+/* Returns pushed operations of that port/queue (after
+ * $DPUFLOW_RECORDER_LATE pulls), each recorded as a `pull_result` line. */
 int
 rte_flow_pull(uint16_t port_id, uint32_t queue_id,
 	      struct rte_flow_op_result res[], uint16_t n_res,
 	      struct rte_flow_error *error)
 {
+	const struct fault *f = inject("pull");
+	long late = late_pulls();
 	unsigned int i, kept = 0;
 	int n = 0;
+	char op[160];
 
-	(void)error;
+	if (f != NULL && f->err) {
+		snprintf(op, sizeof(op), "pull port=%u queue=%u",
+			 (unsigned int)port_id, queue_id);
+		return fail_injected(op, f, error);
+	}
 	for (i = 0; i < pending_n; i++) {
-		if (pending[i].port_id == port_id &&
-		    pending[i].queue_id == queue_id && n < (int)n_res) {
-			res[n].status = RTE_FLOW_OP_SUCCESS;
-			res[n].user_data = pending[i].user_data;
+		struct pending_op *p = &pending[i];
+		int ready = p->port_id == port_id && p->queue_id == queue_id &&
+			    p->pushed && late >= 0 && n < (int)n_res;
+
+		if (ready && p->pulls_seen < late) {
+			p->pulls_seen++;
+			ready = 0;
+		}
+		if (!ready) {
+			pending[kept++] = *p;
+			continue;
+		}
+		{
+			int failed = p->fail;
+
+			/* "pull:N:status_error" is counted per result. */
+			results_pulled++;
+			for (int j = 0; j < nfaults; j++)
+				if (strcmp(faults[j].op, "pull") == 0 &&
+				    faults[j].err == 0 &&
+				    faults[j].nth == results_pulled)
+					failed = 1;
+			if (p->is_create && failed)
+				set_dead(K_FLOW, p->flow_id);
+			else if (!p->is_create && !failed)
+				set_dead(K_FLOW, p->flow_id);
+			res[n].status = failed ? RTE_FLOW_OP_ERROR :
+						 RTE_FLOW_OP_SUCCESS;
+			res[n].user_data = p->user_data;
 			n++;
-		} else {
-			pending[kept++] = pending[i];
+			snprintf(op, sizeof(op),
+				 "pull_result port=%u queue=%u op=%s handle=%u status=%s",
+				 (unsigned int)port_id, queue_id,
+				 p->is_create ? "async_create" : "async_destroy",
+				 p->flow_id, failed ? "error" : "success");
+			emit(op, "");
+			free(p->dump);
 		}
 	}
 	pending_n = kept;

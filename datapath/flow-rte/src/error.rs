@@ -44,9 +44,42 @@ pub enum FlowError {
     /// The handle names no rule of this table.
     #[error("no rule with handle {0}")]
     UnknownHandle(u64),
+    /// An async operation was accepted but its result, pulled later, was
+    /// `RTE_FLOW_OP_ERROR` (DPDK reports no errno or message for it).
+    #[error("{call} of rule {handle} on port {port} completed with RTE_FLOW_OP_ERROR")]
+    OpFailed {
+        /// The rte_flow function that queued the operation.
+        call: &'static str,
+        /// Port of the flow queue.
+        port: u16,
+        /// The rule's handle number.
+        handle: u64,
+    },
+    /// Pushed async operations did not complete within the pull timeout;
+    /// they stay in flight (a later commit pulls them).
+    #[error("rte_flow_pull on port {port}: {in_flight} operations not completed after {waited:?}")]
+    Timeout {
+        /// Port of the flow queue.
+        port: u16,
+        /// Operations still in flight.
+        in_flight: usize,
+        /// How long the pull waited.
+        waited: std::time::Duration,
+    },
+    /// The rule's async create has not completed yet: commit first.
+    #[error("rule {0} is queued, its create has not completed (commit first)")]
+    NotCompleted(u64),
 }
 
 impl FlowError {
+    /// `rte_errno` of a [`FlowError::Dpdk`].
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            FlowError::Dpdk { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+
     /// Whether the port simply has no rte_flow support (ENOSYS/ENOTSUP).
     pub fn is_unsupported(&self) -> bool {
         matches!(self, FlowError::Dpdk { errno, .. } if *errno == libc::ENOSYS || *errno == libc::ENOTSUP)

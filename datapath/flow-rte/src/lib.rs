@@ -6,6 +6,13 @@
 //! `FlowTable::insert` returns the PMD's "not supported" error. The arrays
 //! themselves are proven equal to those of DPDK's reference parser by the
 //! recorder cross-check (`datapath/flow-rte/tests/rte_flow_crosscheck.rs`).
+//!
+//! `FlowTable` is the datapath's rte_flow [`OffloadBackend`]
+//! (`dpuflow_flow::offload`); its bookkeeping under failing, late and
+//! missing async completions is tested against the recorder's fault
+//! injection (`datapath/flow-rte/tests/flow_table.rs`).
+//!
+//! [`OffloadBackend`]: dpuflow_flow::offload::OffloadBackend
 #![deny(missing_docs)]
 
 pub mod compile;

@@ -2,15 +2,25 @@
 //! port accepts `rte_flow_configure`, else through the sync API. Callers see
 //! one interface either way. Every rule still installed when the table is
 //! dropped is destroyed then: no hardware rule outlives its table.
+//!
+//! Async bookkeeping: every enqueued operation (create or destroy) is kept in
+//! `ops`, keyed by the token passed to DPDK as `user_data`, until
+//! `rte_flow_pull` returns its result. A create's [`RteRule`] (the storage
+//! its pattern and actions point into) lives in its op, so it outlives the
+//! push and the pull whatever happens to the rule's handle meanwhile. A
+//! failed completion is attributed to its own rule (kept in `failures` until
+//! [`FlowTable::commit`] reports it); it never becomes another call's error.
 
 use std::collections::HashMap;
 use std::ptr::{self, NonNull};
+use std::time::{Duration, Instant};
 
 use dpuflow_sys as sys;
 
 use super::compile::RteRule;
 use super::error::FlowError;
 use dpuflow_dpdk::{Port, PortHold};
+use dpuflow_flow::offload::{Capacity, OffloadBackend, OffloadError, RuleStats};
 use dpuflow_flow::{Direction, Rule};
 
 /// A rule installed by a [`FlowTable`].
@@ -46,6 +56,9 @@ pub struct FlowTableConfig {
     pub rules_per_table: u32,
     /// Counters to reserve (async `rte_flow_port_attr.nb_counters`).
     pub counters: u32,
+    /// How long a commit waits for the completions of pushed operations
+    /// before it gives up with [`FlowError::Timeout`] (async).
+    pub pull_timeout: Duration,
 }
 
 impl Default for FlowTableConfig {
@@ -56,6 +69,7 @@ impl Default for FlowTableConfig {
             batch: 64,
             rules_per_table: 65_536,
             counters: 65_536,
+            pull_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -69,12 +83,23 @@ pub struct FlowCount {
     pub bytes: u64,
 }
 
+#[derive(Debug)]
 struct Installed {
     flow: NonNull<sys::rte_flow>,
     port: u16,
-    /// Kept while an async create may still read it (boxed: most entries
-    /// hold none).
-    pending: Option<Box<RteRule>>,
+    /// False while its async create has not completed.
+    created: bool,
+    /// Whether its actions hold COUNT / AGE (what `query` may ask for).
+    count: bool,
+    age: bool,
+}
+
+/// An async operation DPDK has accepted and not yet completed.
+enum Op {
+    /// Creates rule `id`; DPDK may read `spec` until the result is pulled.
+    Create { id: u64, _spec: Box<RteRule> },
+    /// Destroys rule `id` (kept to restore it if the destroy fails).
+    Destroy { id: u64, rule: Installed },
 }
 
 /// Templates and table of one rule shape (async API).
@@ -92,7 +117,11 @@ pub struct FlowTable {
     config: FlowTableConfig,
     rules: HashMap<u64, Installed>,
     shapes: HashMap<Vec<u8>, Shape>,
-    in_flight: usize,
+    /// Async operations in flight, by `user_data` token.
+    ops: HashMap<u64, Op>,
+    next_op: u64,
+    /// Completed operations that failed, not yet reported by `commit`.
+    failures: Vec<(FlowHandle, FlowError)>,
     next: u64,
     _port: PortHold,
     /// rte_flow calls on one port are made from one thread here.
@@ -101,7 +130,8 @@ pub struct FlowTable {
 
 // SAFETY: the raw rte_flow handles are only used through `&mut self`, and
 // DPDK allows flow calls from any thread as long as they are not concurrent
-// on one port (the table is !Sync, so they are not).
+// on one port (the table is !Sync, so they are not). The RteRule arenas in
+// `ops` are owned by the table and move with it.
 unsafe impl Send for FlowTable {}
 
 impl std::fmt::Debug for FlowTable {
@@ -111,12 +141,22 @@ impl std::fmt::Debug for FlowTable {
             .field("proxy", &self.proxy)
             .field("api", &self.api)
             .field("rules", &self.rules.len())
+            .field("in_flight", &self.ops.len())
             .finish()
     }
 }
 
 fn error() -> sys::rte_flow_error {
     sys::rte_flow_error::default()
+}
+
+/// The calling thread's `rte_errno`, read right after a failed call.
+fn last_errno() -> i32 {
+    dpuflow_dpdk::Errno::last().0
+}
+
+fn has_action(compiled: &RteRule, ty: u32) -> bool {
+    compiled.action_types().any(|t| t == ty)
 }
 
 impl FlowTable {
@@ -143,7 +183,9 @@ impl FlowTable {
             config,
             rules: HashMap::new(),
             shapes: HashMap::new(),
-            in_flight: 0,
+            ops: HashMap::new(),
+            next_op: 1,
+            failures: Vec::new(),
             next: 1,
             _port: port.hold(),
             _not_sync: std::marker::PhantomData,
@@ -155,7 +197,7 @@ impl FlowTable {
         self.api
     }
 
-    /// Rules installed (including async ones not yet pushed).
+    /// Rules installed (including async ones not yet completed).
     pub fn len(&self) -> usize {
         self.rules.len()
     }
@@ -165,12 +207,26 @@ impl FlowTable {
         self.rules.is_empty()
     }
 
+    /// Whether `handle` names a rule of this table (installed or queued).
+    pub fn contains(&self, handle: FlowHandle) -> bool {
+        self.rules.contains_key(&handle.0)
+    }
+
+    /// Async operations enqueued whose results have not been pulled yet.
+    pub fn in_flight(&self) -> usize {
+        self.ops.len()
+    }
+
     fn target(&self, rule: &Rule) -> u16 {
         if rule.attr.direction == Direction::Transfer {
             self.proxy
         } else {
             self.port
         }
+    }
+
+    fn is_async(&self, port: u16) -> bool {
+        self.api == FlowApi::Async && port == self.port
     }
 
     /// Asks the PMD whether it would accept `rule` (`rte_flow_validate`).
@@ -204,15 +260,21 @@ impl FlowTable {
     }
 
     /// Installs `rule`. In async mode the create is queued and pushed with
-    /// its batch; [`FlowTable::commit`] pushes what is left.
+    /// its batch; [`FlowTable::commit`] pushes what is left and reports
+    /// queued creates that failed.
+    ///
+    /// When this insert fills the batch, the batch is pushed and pulled:
+    /// this call then fails only if *this* rule's create failed; other
+    /// rules' failures wait for [`FlowTable::commit`].
     ///
     /// # Errors
-    /// [`FlowError::Compile`], or the PMD's refusal as [`FlowError::Dpdk`].
+    /// [`FlowError::Compile`], or the PMD's refusal as [`FlowError::Dpdk`] /
+    /// [`FlowError::OpFailed`].
     pub fn insert(&mut self, rule: &Rule) -> Result<FlowHandle, FlowError> {
         let mut compiled = RteRule::compile(rule)?;
-        compiled.set_age_context(self.next as usize);
+        compiled.set_age_context(usize::try_from(self.next).unwrap_or(usize::MAX));
         let port = self.target(rule);
-        if self.api == FlowApi::Async && port == self.port {
+        if self.is_async(port) {
             return self.insert_async(port, compiled);
         }
         let mut err = error();
@@ -232,18 +294,19 @@ impl FlowTable {
                 "rte_flow_create",
                 port,
                 &err,
-                -dpuflow_dpdk::Errno::last().0,
+                -last_errno(),
                 Some(&compiled),
             )
         })?;
-        Ok(self.track(flow, port, None))
+        Ok(self.track(flow, port, true, &compiled))
     }
 
     fn track(
         &mut self,
         flow: NonNull<sys::rte_flow>,
         port: u16,
-        pending: Option<Box<RteRule>>,
+        created: bool,
+        compiled: &RteRule,
     ) -> FlowHandle {
         let id = self.next;
         self.next += 1;
@@ -252,10 +315,18 @@ impl FlowTable {
             Installed {
                 flow,
                 port,
-                pending,
+                created,
+                count: has_action(compiled, sys::RTE_FLOW_ACTION_TYPE_COUNT),
+                age: has_action(compiled, sys::RTE_FLOW_ACTION_TYPE_AGE),
             },
         );
         FlowHandle(id)
+    }
+
+    fn token(&mut self) -> u64 {
+        let t = self.next_op;
+        self.next_op += 1;
+        t
     }
 
     fn insert_async(&mut self, port: u16, compiled: RteRule) -> Result<FlowHandle, FlowError> {
@@ -263,18 +334,23 @@ impl FlowTable {
         let mut op = sys::rte_flow_op_attr::default();
         op.set_postpone(1);
         let mut err = error();
-        let user = self.next as usize as *mut std::ffi::c_void;
+        let token = self.token();
+        let user = usize::try_from(token).unwrap_or(usize::MAX) as *mut std::ffi::c_void;
+        // The arena must not move while DPDK may read it: box it first, then
+        // hand out pointers into the boxed value.
+        let spec = Box::new(compiled);
         // SAFETY: `table` is a live template table of this port; the arrays
-        // stay alive in the Installed entry until the op is pulled.
+        // point into `spec`, which the Op::Create entry owns until the
+        // operation's result is pulled.
         let flow = unsafe {
             sys::rte_flow_async_create(
                 port,
                 0,
                 &op,
                 table,
-                compiled.items().as_ptr(),
+                spec.items().as_ptr(),
                 0,
-                compiled.actions().as_ptr(),
+                spec.actions().as_ptr(),
                 0,
                 user,
                 &mut err,
@@ -285,16 +361,33 @@ impl FlowTable {
                 "rte_flow_async_create",
                 port,
                 &err,
-                -dpuflow_dpdk::Errno::last().0,
-                Some(&compiled),
+                -last_errno(),
+                Some(&spec),
             )
         })?;
-        let handle = self.track(flow, port, Some(Box::new(compiled)));
-        self.in_flight += 1;
-        if self.in_flight >= self.config.batch.max(1) {
-            self.commit()?;
+        let handle = self.track(flow, port, false, &spec);
+        self.ops.insert(
+            token,
+            Op::Create {
+                id: handle.0,
+                _spec: spec,
+            },
+        );
+        if self.ops.len() >= self.config.batch.max(1) {
+            // Other rules' failures stay in `failures` for commit(); a
+            // timeout leaves the batch in flight for the next commit.
+            let _ = self.flush();
+            if let Some(e) = self.take_failure(handle) {
+                return Err(e);
+            }
         }
         Ok(handle)
+    }
+
+    /// Removes and returns the recorded failure of `handle`, if any.
+    fn take_failure(&mut self, handle: FlowHandle) -> Option<FlowError> {
+        let i = self.failures.iter().position(|(h, _)| *h == handle)?;
+        Some(self.failures.remove(i).1)
     }
 
     /// The template table for `compiled`'s shape, made on first use.
@@ -318,13 +411,40 @@ impl FlowTable {
         Ok(table)
     }
 
-    /// Pushes queued async operations and waits for their results. Sync
-    /// tables have nothing to do.
+    /// Pushes queued async operations and waits (at most
+    /// [`FlowTableConfig::pull_timeout`]) for their results. Sync tables
+    /// have nothing to do.
     ///
     /// # Errors
-    /// The first failed operation (its rule is forgotten).
+    /// The first operation that failed since the last commit (its rule is
+    /// gone; [`FlowTable::commit_each`] names every one), a push or pull
+    /// error, or [`FlowError::Timeout`].
     pub fn commit(&mut self) -> Result<(), FlowError> {
-        if self.in_flight == 0 {
+        let mut failed = Vec::new();
+        self.commit_each(&mut failed)?;
+        failed.into_iter().next().map_or(Ok(()), |(_, e)| Err(e))
+    }
+
+    /// Like [`FlowTable::commit`], but appends to `failed` every operation
+    /// that failed since the last commit, with its rule's handle: a failed
+    /// create's handle no longer names a rule; a failed destroy's rule is
+    /// still installed under its handle.
+    ///
+    /// # Errors
+    /// A push or pull error, or [`FlowError::Timeout`]; `failed` is filled
+    /// either way.
+    pub fn commit_each(
+        &mut self,
+        failed: &mut Vec<(FlowHandle, FlowError)>,
+    ) -> Result<(), FlowError> {
+        let result = self.flush();
+        failed.append(&mut self.failures);
+        result
+    }
+
+    /// Push, then pull until no operation is in flight or the timeout.
+    fn flush(&mut self) -> Result<(), FlowError> {
+        if self.ops.is_empty() {
             return Ok(());
         }
         let mut err = error();
@@ -343,14 +463,13 @@ impl FlowTable {
     }
 
     fn pull(&mut self) -> Result<(), FlowError> {
-        let mut results = [sys::rte_flow_op_result::default(); 64];
-        let mut first_error = None;
-        let mut spins = 0u32;
-        while self.in_flight > 0 && spins < 1_000_000 {
-            spins += 1;
+        const N: u16 = 64;
+        let mut results = [sys::rte_flow_op_result::default(); N as usize];
+        let start = Instant::now();
+        while !self.ops.is_empty() {
             let mut err = error();
-            // SAFETY: `results` has 64 writable entries.
-            let n = unsafe { sys::rte_flow_pull(self.port, 0, results.as_mut_ptr(), 64, &mut err) };
+            // SAFETY: `results` has N writable entries.
+            let n = unsafe { sys::rte_flow_pull(self.port, 0, results.as_mut_ptr(), N, &mut err) };
             if n < 0 {
                 return Err(FlowError::from_dpdk(
                     "rte_flow_pull",
@@ -360,85 +479,150 @@ impl FlowTable {
                     None,
                 ));
             }
-            for r in &results[..usize::try_from(n).unwrap_or(0)] {
-                self.in_flight = self.in_flight.saturating_sub(1);
-                let id = r.user_data as usize as u64;
-                if r.status == sys::RTE_FLOW_OP_SUCCESS {
-                    if let Some(rule) = self.rules.get_mut(&id) {
-                        rule.pending = None;
-                    }
-                } else {
-                    self.rules.remove(&id);
-                    first_error.get_or_insert(FlowError::UnknownHandle(id));
-                }
+            let n = usize::try_from(n).unwrap_or(0).min(results.len());
+            for r in &results[..n] {
+                self.complete(
+                    r.user_data as usize as u64,
+                    r.status == sys::RTE_FLOW_OP_SUCCESS,
+                );
             }
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-
-    /// Removes one rule.
-    ///
-    /// # Errors
-    /// [`FlowError::UnknownHandle`] or the PMD's error.
-    pub fn remove(&mut self, handle: FlowHandle) -> Result<(), FlowError> {
-        let rule = self
-            .rules
-            .remove(&handle.0)
-            .ok_or(FlowError::UnknownHandle(handle.0))?;
-        self.destroy(rule)
-    }
-
-    fn destroy(&mut self, rule: Installed) -> Result<(), FlowError> {
-        let mut err = error();
-        let ret = if self.api == FlowApi::Async && rule.port == self.port {
-            let op = sys::rte_flow_op_attr::default();
-            // SAFETY: `flow` was created by async_create on this port/queue.
-            let ret = unsafe {
-                sys::rte_flow_async_destroy(
-                    rule.port,
-                    0,
-                    &op,
-                    rule.flow.as_ptr(),
-                    ptr::null_mut(),
-                    &mut err,
-                )
-            };
-            if ret == 0 {
-                self.in_flight += 1;
-                if self.in_flight >= self.config.batch.max(1) {
-                    return self.commit();
+            if n == 0 {
+                let waited = start.elapsed();
+                if waited >= self.config.pull_timeout {
+                    return Err(FlowError::Timeout {
+                        port: self.port,
+                        in_flight: self.ops.len(),
+                        waited,
+                    });
                 }
-                return Ok(());
+                std::thread::yield_now();
             }
-            ret
-        } else {
-            // SAFETY: `flow` was created on `rule.port` and not destroyed yet.
-            unsafe { sys::rte_flow_destroy(rule.port, rule.flow.as_ptr(), &mut err) }
-        };
-        if ret != 0 {
-            return Err(FlowError::from_dpdk(
-                "rte_flow_destroy",
-                rule.port,
-                &err,
-                ret,
-                None,
-            ));
         }
         Ok(())
     }
 
-    /// Reads a rule's COUNT action.
+    /// Applies one pulled result.
+    fn complete(&mut self, token: u64, ok: bool) {
+        let port = self.port;
+        match self.ops.remove(&token) {
+            Some(Op::Create { id, .. }) => {
+                if ok {
+                    if let Some(rule) = self.rules.get_mut(&id) {
+                        rule.created = true;
+                    }
+                } else {
+                    // The PMD did not install it: nothing to destroy.
+                    self.rules.remove(&id);
+                    self.failures.push((
+                        FlowHandle(id),
+                        FlowError::OpFailed {
+                            call: "rte_flow_async_create",
+                            port,
+                            handle: id,
+                        },
+                    ));
+                }
+            }
+            // Still installed: keep it, so it can be removed again and is
+            // destroyed with the table.
+            Some(Op::Destroy { id, rule }) if !ok => {
+                self.rules.insert(id, rule);
+                self.failures.push((
+                    FlowHandle(id),
+                    FlowError::OpFailed {
+                        call: "rte_flow_async_destroy",
+                        port,
+                        handle: id,
+                    },
+                ));
+            }
+            Some(Op::Destroy { .. }) => {}
+            // Not one of ours (e.g. completed after a table of the same port
+            // was dropped): nothing to track.
+            None => {}
+        }
+    }
+
+    /// Removes one rule. A rule whose async create is still in flight is
+    /// committed first (its create must complete before it can be
+    /// destroyed).
     ///
     /// # Errors
-    /// [`FlowError::UnknownHandle`] or the PMD's error (e.g. no COUNT).
-    pub fn query_count(&self, handle: FlowHandle) -> Result<FlowCount, FlowError> {
+    /// [`FlowError::UnknownHandle`], [`FlowError::Timeout`] (the create has
+    /// not completed: the rule stays), or the PMD's error (the rule stays).
+    pub fn remove(&mut self, handle: FlowHandle) -> Result<(), FlowError> {
+        let created = self
+            .rules
+            .get(&handle.0)
+            .ok_or(FlowError::UnknownHandle(handle.0))?
+            .created;
+        if !created {
+            self.flush()?;
+            if !self.rules.contains_key(&handle.0) {
+                // Its create failed: it is not installed, which is what the
+                // caller wants.
+                self.take_failure(handle);
+                return Ok(());
+            }
+        }
+        let rule = self
+            .rules
+            .remove(&handle.0)
+            .ok_or(FlowError::UnknownHandle(handle.0))?;
+        self.destroy(handle.0, rule)
+    }
+
+    fn destroy(&mut self, id: u64, rule: Installed) -> Result<(), FlowError> {
+        let mut err = error();
+        if self.is_async(rule.port) {
+            let op = sys::rte_flow_op_attr::default();
+            let token = self.token();
+            let user = usize::try_from(token).unwrap_or(usize::MAX) as *mut std::ffi::c_void;
+            // SAFETY: `flow` was created by async_create on this port/queue,
+            // its create completed, and it was not destroyed yet.
+            let ret = unsafe {
+                sys::rte_flow_async_destroy(rule.port, 0, &op, rule.flow.as_ptr(), user, &mut err)
+            };
+            if ret != 0 {
+                let e = FlowError::from_dpdk("rte_flow_async_destroy", rule.port, &err, ret, None);
+                self.rules.insert(id, rule);
+                return Err(e);
+            }
+            self.ops.insert(token, Op::Destroy { id, rule });
+            if self.ops.len() >= self.config.batch.max(1) {
+                let _ = self.flush();
+                if let Some(e) = self.take_failure(FlowHandle(id)) {
+                    return Err(e);
+                }
+            }
+            return Ok(());
+        }
+        // SAFETY: `flow` was created on `rule.port` and not destroyed yet.
+        let ret = unsafe { sys::rte_flow_destroy(rule.port, rule.flow.as_ptr(), &mut err) };
+        if ret != 0 {
+            let e = FlowError::from_dpdk("rte_flow_destroy", rule.port, &err, ret, None);
+            self.rules.insert(id, rule);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn installed(&self, handle: FlowHandle) -> Result<&Installed, FlowError> {
         let rule = self
             .rules
             .get(&handle.0)
             .ok_or(FlowError::UnknownHandle(handle.0))?;
+        if !rule.created {
+            return Err(FlowError::NotCompleted(handle.0));
+        }
+        Ok(rule)
+    }
+
+    /// Runs `rte_flow_query` for one action of `rule` into `data`.
+    fn query_action<T>(&self, rule: &Installed, ty: u32, data: &mut T) -> Result<(), FlowError> {
         let action = [
             sys::rte_flow_action {
-                type_: sys::RTE_FLOW_ACTION_TYPE_COUNT,
+                type_: ty,
                 conf: ptr::null(),
             },
             sys::rte_flow_action {
@@ -446,15 +630,16 @@ impl FlowTable {
                 conf: ptr::null(),
             },
         ];
-        let mut count = sys::rte_flow_query_count::default();
         let mut err = error();
-        // SAFETY: live flow on that port; `count` is the data type COUNT fills.
+        // SAFETY: live flow on that port; `data` is the type the action
+        // fills (the callers pair COUNT with rte_flow_query_count and AGE
+        // with rte_flow_query_age), writable for the call.
         let ret = unsafe {
             sys::rte_flow_query(
                 rule.port,
                 rule.flow.as_ptr(),
                 action.as_ptr(),
-                ptr::from_mut(&mut count).cast(),
+                ptr::from_mut(data).cast(),
                 &mut err,
             )
         };
@@ -467,10 +652,35 @@ impl FlowTable {
                 None,
             ));
         }
+        Ok(())
+    }
+
+    /// Reads a rule's COUNT action.
+    ///
+    /// # Errors
+    /// [`FlowError::UnknownHandle`], [`FlowError::NotCompleted`] or the
+    /// PMD's error (e.g. no COUNT).
+    pub fn query_count(&self, handle: FlowHandle) -> Result<FlowCount, FlowError> {
+        let rule = self.installed(handle)?;
+        let mut count = sys::rte_flow_query_count::default();
+        self.query_action(rule, sys::RTE_FLOW_ACTION_TYPE_COUNT, &mut count)?;
         Ok(FlowCount {
             hits: count.hits,
             bytes: count.bytes,
         })
+    }
+
+    /// Seconds since a rule's last hit, from its AGE action (`None` when the
+    /// PMD says it has no valid value).
+    ///
+    /// # Errors
+    /// [`FlowError::UnknownHandle`], [`FlowError::NotCompleted`] or the
+    /// PMD's error (e.g. no AGE).
+    pub fn query_idle(&self, handle: FlowHandle) -> Result<Option<u32>, FlowError> {
+        let rule = self.installed(handle)?;
+        let mut age = sys::rte_flow_query_age::default();
+        self.query_action(rule, sys::RTE_FLOW_ACTION_TYPE_AGE, &mut age)?;
+        Ok((age.sec_since_last_hit_valid() != 0).then(|| age.sec_since_last_hit()))
     }
 
     /// Rules whose AGE action timed out since the last call (on the port and
@@ -511,31 +721,167 @@ impl FlowTable {
         Ok(out)
     }
 
-    /// Destroys every rule of the table, then the async templates.
+    /// Completes every outstanding async operation, destroys every rule of
+    /// the table, then the async templates and tables (only once no rule
+    /// and no operation refers to them).
     ///
     /// # Errors
-    /// The first failure; the other rules are still destroyed.
+    /// The first failure (including earlier operations' failures not yet
+    /// reported by a commit); the other rules are still destroyed. Rules
+    /// whose destroy failed, and operations that did not complete in time,
+    /// stay in the table (with the templates they use) for a later `clear`.
     pub fn clear(&mut self) -> Result<(), FlowError> {
-        let _ = self.commit();
-        let mut first = Ok(());
-        let rules: Vec<Installed> = self.rules.drain().map(|(_, r)| r).collect();
-        for rule in rules {
-            if let Err(e) = self.destroy(rule) {
-                if first.is_ok() {
-                    first = Err(e);
+        let mut first: Option<FlowError> = None;
+        let mut note = |e: FlowError| {
+            first.get_or_insert(e);
+        };
+        if let Err(e) = self.flush() {
+            note(e);
+        }
+        let ids: Vec<u64> = self
+            .rules
+            .iter()
+            .filter(|(_, r)| r.created)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(rule) = self.rules.remove(&id) {
+                if let Err(e) = self.destroy(id, rule) {
+                    note(e);
                 }
             }
         }
-        for (_, shape) in self.shapes.drain() {
-            destroy_shape(self.port, shape);
+        if let Err(e) = self.flush() {
+            note(e);
         }
-        first
+        for (_, e) in self.failures.drain(..) {
+            note(e);
+        }
+        if self.rules.is_empty() && self.ops.is_empty() {
+            let shapes: Vec<(Vec<u8>, Shape)> = self.shapes.drain().collect();
+            for (key, shape) in shapes {
+                if let Err((e, shape)) = destroy_shape(self.port, shape) {
+                    note(e);
+                    self.shapes.insert(key, shape);
+                }
+            }
+        }
+        first.map_or(Ok(()), Err)
     }
 }
 
 impl Drop for FlowTable {
     fn drop(&mut self) {
         let _ = self.clear();
+        // What is left could not be completed or destroyed: the PMD may
+        // still read the specs of in-flight creates and use the templates,
+        // so they are leaked rather than freed under it.
+        for (_, op) in self.ops.drain() {
+            std::mem::forget(op);
+        }
+    }
+}
+
+impl From<FlowError> for OffloadError {
+    fn from(e: FlowError) -> Self {
+        use dpuflow_flow::offload::OffloadErrorKind as K;
+        let kind = match &e {
+            FlowError::Compile(_) | FlowError::UnknownHandle(_) => K::Invalid,
+            FlowError::Dpdk { errno, message, .. } => K::from_errno(*errno, message),
+            // No errno comes with an async completion: the message decides
+            // (Invalid unless it says more).
+            FlowError::OpFailed { .. } => K::from_errno(0, &e.to_string()),
+            FlowError::Timeout { .. } | FlowError::NotCompleted(_) => K::Transient,
+        };
+        OffloadError::new(kind, e.to_string())
+    }
+}
+
+impl OffloadBackend for FlowTable {
+    type Handle = FlowHandle;
+
+    fn name(&self) -> &'static str {
+        "rte_flow"
+    }
+
+    fn insert(&mut self, rule: &Rule) -> Result<FlowHandle, OffloadError> {
+        Ok(FlowTable::insert(self, rule)?)
+    }
+
+    /// Queues every rule, commits once, and gives each rule its own result:
+    /// a rule whose completion failed gets its error, the others keep their
+    /// handles. A commit that times out leaves the rules still in flight
+    /// with their handles (the next commit reports them).
+    fn insert_batch(&mut self, rules: &[Rule], out: &mut Vec<Result<FlowHandle, OffloadError>>) {
+        out.clear();
+        out.extend(
+            rules
+                .iter()
+                .map(|r| FlowTable::insert(self, r).map_err(OffloadError::from)),
+        );
+        let mut failed = Vec::new();
+        let _ = self.commit_each(&mut failed);
+        for (handle, e) in failed {
+            match out.iter_mut().find(|r| matches!(r, Ok(h) if *h == handle)) {
+                // Only failed creates are ours to report here: a failed
+                // create's handle is gone.
+                Some(slot) if !self.contains(handle) => *slot = Err(e.into()),
+                // Another operation's failure (an earlier remove): keep it
+                // for the next commit.
+                _ => self.failures.push((handle, e)),
+            }
+        }
+    }
+
+    fn remove(&mut self, handle: FlowHandle) -> Result<(), OffloadError> {
+        Ok(FlowTable::remove(self, handle)?)
+    }
+
+    fn commit(&mut self) -> Result<(), OffloadError> {
+        Ok(FlowTable::commit(self)?)
+    }
+
+    fn query(&self, handle: FlowHandle) -> Result<RuleStats, OffloadError> {
+        let rule = self.installed(handle)?;
+        if !rule.count && !rule.age {
+            return Err(OffloadError::new(
+                dpuflow_flow::offload::OffloadErrorKind::Invalid,
+                format!("rte_flow rule {} has neither COUNT nor AGE", handle.0),
+            ));
+        }
+        let mut stats = RuleStats::default();
+        if rule.count {
+            let c = self.query_count(handle)?;
+            stats.hits = c.hits;
+            stats.bytes = c.bytes;
+        }
+        if rule.age {
+            stats.idle_secs = self.query_idle(handle)?;
+        }
+        Ok(stats)
+    }
+
+    fn aged(&mut self, out: &mut Vec<FlowHandle>) -> Result<(), OffloadError> {
+        out.extend(self.aged_flows()?);
+        Ok(())
+    }
+
+    /// `installed` counts queued rules too. The sync API reports no limit
+    /// (`None`); with the async API the limit is what the template tables
+    /// made so far hold (`rules_per_table` each; a new rule shape adds a
+    /// table, so it grows), and `None` before the first one.
+    fn capacity(&self) -> Capacity {
+        let limit = match self.api {
+            FlowApi::Sync => None,
+            FlowApi::Async if self.shapes.is_empty() => None,
+            FlowApi::Async => usize::try_from(self.config.rules_per_table)
+                .ok()
+                .map(|n| n.saturating_mul(self.shapes.len())),
+        };
+        Capacity {
+            installed: self.rules.len(),
+            limit,
+        }
     }
 }
 
@@ -582,7 +928,7 @@ fn create_shape(port: u16, c: &RteRule, nb_flows: u32) -> Result<Shape, FlowErro
             "rte_flow_pattern_template_create",
             port,
             &err,
-            -1,
+            -last_errno(),
             Some(c),
         ));
     }
@@ -601,7 +947,14 @@ fn create_shape(port: u16, c: &RteRule, nb_flows: u32) -> Result<Shape, FlowErro
         )
     };
     if actions.is_null() {
-        let e = FlowError::from_dpdk("rte_flow_actions_template_create", port, &err, -1, Some(c));
+        // rte_errno first: the destroy below may overwrite it.
+        let e = FlowError::from_dpdk(
+            "rte_flow_actions_template_create",
+            port,
+            &err,
+            -last_errno(),
+            Some(c),
+        );
         // SAFETY: created above, not used by any table.
         unsafe { sys::rte_flow_pattern_template_destroy(port, pattern, &mut err) };
         return Err(e);
@@ -629,22 +982,66 @@ fn create_shape(port: u16, c: &RteRule, nb_flows: u32) -> Result<Shape, FlowErro
         table,
     };
     if table.is_null() {
-        let e = FlowError::from_dpdk("rte_flow_template_table_create", port, &err, -1, Some(c));
-        destroy_shape(port, shape);
+        let e = FlowError::from_dpdk(
+            "rte_flow_template_table_create",
+            port,
+            &err,
+            -last_errno(),
+            Some(c),
+        );
+        // Best effort: the templates are not used by any table.
+        let _ = destroy_shape(port, shape);
         return Err(e);
     }
     Ok(shape)
 }
 
-fn destroy_shape(port: u16, shape: Shape) {
+/// Destroys the table, then its templates; on failure gives the shape back
+/// (whatever is still live stays referenced by it).
+fn destroy_shape(port: u16, mut shape: Shape) -> Result<(), (FlowError, Shape)> {
     let mut err = error();
-    // SAFETY: each pointer is null or a live object of this port, destroyed
-    // once, table first (it references the templates).
-    unsafe {
-        if !shape.table.is_null() {
-            sys::rte_flow_template_table_destroy(port, shape.table, &mut err);
+    if !shape.table.is_null() {
+        // SAFETY: a live table of this port with no rule left in it.
+        let ret = unsafe { sys::rte_flow_template_table_destroy(port, shape.table, &mut err) };
+        if ret != 0 {
+            let e = FlowError::from_dpdk("rte_flow_template_table_destroy", port, &err, ret, None);
+            return Err((e, shape));
         }
-        sys::rte_flow_actions_template_destroy(port, shape.actions, &mut err);
-        sys::rte_flow_pattern_template_destroy(port, shape.pattern, &mut err);
+        shape.table = ptr::null_mut();
+    }
+    let mut first = None;
+    if !shape.actions.is_null() {
+        // SAFETY: a live actions template of this port; its table is gone.
+        let ret = unsafe { sys::rte_flow_actions_template_destroy(port, shape.actions, &mut err) };
+        if ret == 0 {
+            shape.actions = ptr::null_mut();
+        } else {
+            first = Some(FlowError::from_dpdk(
+                "rte_flow_actions_template_destroy",
+                port,
+                &err,
+                ret,
+                None,
+            ));
+        }
+    }
+    if !shape.pattern.is_null() {
+        // SAFETY: a live pattern template of this port; its table is gone.
+        let ret = unsafe { sys::rte_flow_pattern_template_destroy(port, shape.pattern, &mut err) };
+        if ret == 0 {
+            shape.pattern = ptr::null_mut();
+        } else {
+            first.get_or_insert(FlowError::from_dpdk(
+                "rte_flow_pattern_template_destroy",
+                port,
+                &err,
+                ret,
+                None,
+            ));
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some(e) => Err((e, shape)),
     }
 }
