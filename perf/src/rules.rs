@@ -316,12 +316,12 @@ fn rule(i: usize) -> Rule {
             .item(Ipv4Match::any().dst(LOCAL_TEP).proto(IPPROTO_UDP))
             .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
             .item(GeneveMatch::any().vni(vni(j)))
-            .item(Item::GeneveOpt(GeneveOptMatch {
+            .item(GeneveOptMatch {
                 class: OVN_GENEVE_CLASS,
                 option_type: OVN_GENEVE_TYPE,
                 length: 1,
                 data: vec![Masked::new(ovn_word(j), 0x0000_ffff)],
-            }))
+            })
             .item(EthMatch::any().dst(pod_mac(j)))
             .actions([
                 Action::Count,

@@ -216,7 +216,7 @@ fn compile_item(arena: &Bump, item: &Item, shape: &mut Vec<u8>) -> sys::rte_flow
         return raw_item(type_, ptr::null(), ptr::null());
     }
     let (spec, mask) = match item {
-        Item::RepresentedPort { ethdev_port_id: id } | Item::PortRepresentor { port_id: id } => {
+        Item::RepresentedPort(id) | Item::PortRepresentor(id) => {
             let spec = sys::rte_flow_item_ethdev { port_id: *id };
             let mask = sys::rte_flow_item_ethdev { port_id: u16::MAX };
             pair(arena, shape, spec, mask)
@@ -369,7 +369,7 @@ fn compile_item(arena: &Bump, item: &Item, shape: &mut Vec<u8>) -> sys::rte_flow
             };
             pair(arena, shape, spec, mask)
         }
-        Item::Mark { id } => {
+        Item::Mark(id) => {
             let spec = sys::rte_flow_item_mark { id: *id };
             let mask = sys::rte_flow_item_mark { id: u32::MAX };
             pair(arena, shape, spec, mask)
@@ -430,8 +430,8 @@ fn geneve_opt(
 
 fn item_type(item: &Item) -> u32 {
     match item {
-        Item::RepresentedPort { .. } => sys::RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT,
-        Item::PortRepresentor { .. } => sys::RTE_FLOW_ITEM_TYPE_PORT_REPRESENTOR,
+        Item::RepresentedPort(_) => sys::RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT,
+        Item::PortRepresentor(_) => sys::RTE_FLOW_ITEM_TYPE_PORT_REPRESENTOR,
         Item::Eth(_) => sys::RTE_FLOW_ITEM_TYPE_ETH,
         Item::Vlan(_) => sys::RTE_FLOW_ITEM_TYPE_VLAN,
         Item::Ipv4(_) => sys::RTE_FLOW_ITEM_TYPE_IPV4,
@@ -445,7 +445,7 @@ fn item_type(item: &Item) -> u32 {
         Item::Vxlan(_) => sys::RTE_FLOW_ITEM_TYPE_VXLAN,
         Item::Meta(_) => sys::RTE_FLOW_ITEM_TYPE_META,
         Item::Tag { .. } => sys::RTE_FLOW_ITEM_TYPE_TAG,
-        Item::Mark { .. } => sys::RTE_FLOW_ITEM_TYPE_MARK,
+        Item::Mark(_) => sys::RTE_FLOW_ITEM_TYPE_MARK,
     }
 }
 

@@ -282,11 +282,11 @@ fn u8b(v: u8) -> [u8; 1] {
 
 fn encode_item(rb: &mut RuleBuf, base: usize, item: &Item) {
     match item {
-        Item::RepresentedPort { ethdev_port_id } => {
+        Item::RepresentedPort(ethdev_port_id) => {
             rb.bits(G_FLAGS, F_PORT_REPRESENTED, F_PORT_MASK);
             rb.exact(G_PORT, &ethdev_port_id.to_be_bytes());
         }
-        Item::PortRepresentor { port_id } => {
+        Item::PortRepresentor(port_id) => {
             rb.bits(G_FLAGS, F_PORT_REPRESENTOR, F_PORT_MASK);
             rb.exact(G_PORT, &port_id.to_be_bytes());
         }
@@ -335,13 +335,13 @@ fn encode_upper_item(rb: &mut RuleBuf, base: usize, item: &Item) {
             rb.field(base + S_L4_SRC, &m.src_port, be16);
             rb.field(base + S_L4_DST, &m.dst_port, be16);
         }
-        Item::Icmp(m) | Item::Icmp6(m) => {
-            let kind = if matches!(item, Item::Icmp(_)) {
-                SF_ICMP
-            } else {
-                SF_ICMP6
-            };
-            rb.bits(base + S_FLAGS, kind, SF_L4_MASK);
+        Item::Icmp(m) => {
+            rb.bits(base + S_FLAGS, SF_ICMP, SF_L4_MASK);
+            rb.field(base + S_ICMP_TYPE, &m.icmp_type, u8b);
+            rb.field(base + S_ICMP_CODE, &m.code, u8b);
+        }
+        Item::Icmp6(m) => {
+            rb.bits(base + S_FLAGS, SF_ICMP6, SF_L4_MASK);
             rb.field(base + S_ICMP_TYPE, &m.icmp_type, u8b);
             rb.field(base + S_ICMP_CODE, &m.code, u8b);
         }
@@ -359,7 +359,7 @@ fn encode_upper_item(rb: &mut RuleBuf, base: usize, item: &Item) {
         Item::Tag { index, data } => {
             rb.field(G_TAGS + 4 * usize::from(*index), &Some(*data), be32);
         }
-        Item::Mark { id } => {
+        Item::Mark(id) => {
             rb.bits(G_FLAGS, F_MARK, F_MARK);
             rb.exact(G_MARK, &id.to_be_bytes());
         }

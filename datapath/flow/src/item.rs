@@ -5,6 +5,15 @@
 //! field still requires the protocol header to be present (`ipv4` alone
 //! matches any IPv4 packet).
 //!
+//! Conventions: every header item is a tuple variant holding its own
+//! `*Match` struct (`Item::Vlan(VlanMatch)`, `Item::Icmp6(Icmp6Match)`), built
+//! with `*Match::any()` and chained field setters (`VlanMatch::any().vid(10)`)
+//! and converted with `Into<Item>` (so `rule.item(VlanMatch::any().vid(10))`
+//! works for every header); `Item::eth()`, `Item::vlan()`, ... match any
+//! header of that kind. Items with a single value are tuple variants of the
+//! same shape as the corresponding action (`Item::RepresentedPort(3)` /
+//! `Action::RepresentedPort(3)`, `Item::Mark(7)` / `Action::Mark(7)`).
+//!
 //! Items are stacked like an rte_flow pattern: `eth / vlan / ipv4|ipv6 /
 //! tcp|udp|icmp|icmp6 / geneve|vxlan [/ geneve-opt] / <inner headers>`.
 //! Items before the tunnel item describe the outer headers, items after it
@@ -258,7 +267,7 @@ impl UdpMatch {
     }
 }
 
-/// ICMP (IPv4) or ICMPv6 header match.
+/// ICMP (IPv4) header match.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct IcmpMatch {
     /// Message type.
@@ -269,6 +278,28 @@ pub struct IcmpMatch {
 
 impl IcmpMatch {
     /// Matches any ICMP message.
+    pub fn any() -> Self {
+        Self::default()
+    }
+    setters! {
+        /// Message type.
+        icmp_type, icmp_type_masked: u8;
+        /// Code.
+        code, code_masked: u8;
+    }
+}
+
+/// ICMPv6 header match.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Icmp6Match {
+    /// Message type.
+    pub icmp_type: Option<Masked<u8>>,
+    /// Message code.
+    pub code: Option<Masked<u8>>,
+}
+
+impl Icmp6Match {
+    /// Matches any ICMPv6 message.
     pub fn any() -> Self {
         Self::default()
     }
@@ -352,37 +383,21 @@ impl GeneveOptMatch {
     }
 }
 
-/// Where a packet entered the embedded switch (transfer rules only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PortMatch {
-    /// Traffic from the entity represented by the ethdev (e.g. the VF or
-    /// the wire behind an uplink representor).
-    RepresentedPort {
-        /// The representor's ethdev port id.
-        ethdev_port_id: u16,
-    },
-    /// Traffic sent by the application through the given ethdev.
-    PortRepresentor {
-        /// The ethdev port id.
-        port_id: u16,
-    },
-}
-
 /// One pattern item.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Item {
-    /// Traffic entering the switch from the entity behind ethdev
-    /// `ethdev_port_id` (rte_flow `REPRESENTED_PORT`).
-    RepresentedPort {
-        /// Representor ethdev port id.
-        ethdev_port_id: u16,
-    },
-    /// Traffic entering the switch from ethdev `port_id` itself
-    /// (rte_flow `PORT_REPRESENTOR`).
-    PortRepresentor {
-        /// Ethdev port id.
-        port_id: u16,
-    },
+    /// Traffic entering the switch from the entity (VF, wire) represented
+    /// by this ethdev port id (rte_flow `REPRESENTED_PORT`, testpmd
+    /// `ethdev_port_id`); the same shape as [`Action::RepresentedPort`].
+    ///
+    /// [`Action::RepresentedPort`]: crate::Action::RepresentedPort
+    RepresentedPort(u16),
+    /// Traffic entering the switch from this ethdev port id itself, i.e.
+    /// sent by the application (rte_flow `PORT_REPRESENTOR`, testpmd
+    /// `port_id`); the same shape as [`Action::PortRepresentor`].
+    ///
+    /// [`Action::PortRepresentor`]: crate::Action::PortRepresentor
+    PortRepresentor(u16),
     /// Ethernet header.
     Eth(EthMatch),
     /// VLAN tag.
@@ -398,7 +413,7 @@ pub enum Item {
     /// ICMP header (after IPv4).
     Icmp(IcmpMatch),
     /// ICMPv6 header (after IPv6).
-    Icmp6(IcmpMatch),
+    Icmp6(Icmp6Match),
     /// Geneve header (after UDP).
     Geneve(GeneveMatch),
     /// One Geneve option (right after the Geneve item).
@@ -414,11 +429,9 @@ pub enum Item {
         /// Value under mask.
         data: Masked<u32>,
     },
-    /// Mark set by an earlier rule (exact).
-    Mark {
-        /// Mark id.
-        id: u32,
-    },
+    /// Mark id set by an earlier rule (exact); the same shape as
+    /// [`Action::Mark`](crate::Action::Mark).
+    Mark(u32),
 }
 
 /// The kind of an [`Item`], named like the testpmd token.
@@ -497,8 +510,8 @@ impl Item {
     /// The item's kind.
     pub fn kind(&self) -> ItemKind {
         match self {
-            Item::RepresentedPort { .. } => ItemKind::RepresentedPort,
-            Item::PortRepresentor { .. } => ItemKind::PortRepresentor,
+            Item::RepresentedPort(_) => ItemKind::RepresentedPort,
+            Item::PortRepresentor(_) => ItemKind::PortRepresentor,
             Item::Eth(_) => ItemKind::Eth,
             Item::Vlan(_) => ItemKind::Vlan,
             Item::Ipv4(_) => ItemKind::Ipv4,
@@ -512,13 +525,18 @@ impl Item {
             Item::Vxlan(_) => ItemKind::Vxlan,
             Item::Meta(_) => ItemKind::Meta,
             Item::Tag { .. } => ItemKind::Tag,
-            Item::Mark { .. } => ItemKind::Mark,
+            Item::Mark(_) => ItemKind::Mark,
         }
     }
 
     /// An Ethernet item matching any frame.
     pub fn eth() -> Self {
         Item::Eth(EthMatch::any())
+    }
+
+    /// A VLAN item matching any tagged frame.
+    pub fn vlan() -> Self {
+        Item::Vlan(VlanMatch::any())
     }
 
     /// An IPv4 item matching any IPv4 packet.
@@ -531,14 +549,34 @@ impl Item {
         Item::Ipv6(Ipv6Match::any())
     }
 
+    /// A TCP item matching any segment.
+    pub fn tcp() -> Self {
+        Item::Tcp(TcpMatch::any())
+    }
+
     /// A UDP item matching any datagram.
     pub fn udp() -> Self {
         Item::Udp(UdpMatch::any())
     }
 
-    /// A TCP item matching any segment.
-    pub fn tcp() -> Self {
-        Item::Tcp(TcpMatch::any())
+    /// An ICMP item matching any message.
+    pub fn icmp() -> Self {
+        Item::Icmp(IcmpMatch::any())
+    }
+
+    /// An ICMPv6 item matching any message.
+    pub fn icmp6() -> Self {
+        Item::Icmp6(Icmp6Match::any())
+    }
+
+    /// A Geneve item matching any Geneve header.
+    pub fn geneve() -> Self {
+        Item::Geneve(GeneveMatch::any())
+    }
+
+    /// A VXLAN item matching any VXLAN header.
+    pub fn vxlan() -> Self {
+        Item::Vxlan(VxlanMatch::any())
     }
 
     /// True when the item constrains at least one field (rte_flow: the item
@@ -548,10 +586,10 @@ impl Item {
             f.is_some_and(|m| !m.is_wildcard())
         }
         match self {
-            Item::RepresentedPort { .. }
-            | Item::PortRepresentor { .. }
+            Item::RepresentedPort(_)
+            | Item::PortRepresentor(_)
             | Item::GeneveOpt(_)
-            | Item::Mark { .. }
+            | Item::Mark(_)
             | Item::Tag { .. } => true,
             Item::Eth(m) => some(&m.dst) || some(&m.src) || some(&m.ether_type),
             Item::Vlan(m) => some(&m.vid) || some(&m.pcp) || some(&m.inner_type),
@@ -567,21 +605,11 @@ impl Item {
             }
             Item::Tcp(m) => some(&m.src_port) || some(&m.dst_port) || some(&m.flags),
             Item::Udp(m) => some(&m.src_port) || some(&m.dst_port),
-            Item::Icmp(m) | Item::Icmp6(m) => some(&m.icmp_type) || some(&m.code),
+            Item::Icmp(m) => some(&m.icmp_type) || some(&m.code),
+            Item::Icmp6(m) => some(&m.icmp_type) || some(&m.code),
             Item::Geneve(m) => some(&m.vni) || some(&m.protocol),
             Item::Vxlan(m) => some(&m.vni),
             Item::Meta(m) => !m.is_wildcard(),
-        }
-    }
-}
-
-impl From<PortMatch> for Item {
-    fn from(p: PortMatch) -> Self {
-        match p {
-            PortMatch::RepresentedPort { ethdev_port_id } => {
-                Item::RepresentedPort { ethdev_port_id }
-            }
-            PortMatch::PortRepresentor { port_id } => Item::PortRepresentor { port_id },
         }
     }
 }
@@ -602,6 +630,8 @@ item_from!(
     Ipv6Match => Ipv6,
     TcpMatch => Tcp,
     UdpMatch => Udp,
+    IcmpMatch => Icmp,
+    Icmp6Match => Icmp6,
     GeneveMatch => Geneve,
     GeneveOptMatch => GeneveOpt,
     VxlanMatch => Vxlan

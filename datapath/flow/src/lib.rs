@@ -47,8 +47,8 @@ mod tests;
 pub use action::{Action, ActionKind, RssAction, RssType};
 pub use field::{MacAddr, MaskBits, Masked};
 pub use item::{
-    EthMatch, GeneveMatch, GeneveOptMatch, IcmpMatch, Ipv4Match, Ipv6Match, Item, ItemKind,
-    PortMatch, TcpMatch, UdpMatch, VlanMatch, VxlanMatch,
+    EthMatch, GeneveMatch, GeneveOptMatch, Icmp6Match, IcmpMatch, Ipv4Match, Ipv6Match, Item,
+    ItemKind, TcpMatch, UdpMatch, VlanMatch, VxlanMatch,
 };
 pub use offload::{Capacity, OffloadBackend, OffloadError, OffloadErrorKind, RuleStats};
 pub use packet::{

@@ -177,10 +177,10 @@ fn dscp_field(s: &mut String, name: &str, f: &Option<Masked<u8>>) {
 fn item_text(item: &Item) -> String {
     let mut s = String::from(item.kind().testpmd_name());
     match item {
-        Item::RepresentedPort { ethdev_port_id } => {
+        Item::RepresentedPort(ethdev_port_id) => {
             let _ = write!(s, " ethdev_port_id is {ethdev_port_id}");
         }
-        Item::PortRepresentor { port_id } => {
+        Item::PortRepresentor(port_id) => {
             let _ = write!(s, " port_id is {port_id}");
         }
         Item::Eth(m) => {
@@ -216,7 +216,11 @@ fn item_text(item: &Item) -> String {
             field(&mut s, "src", &m.src_port, u16::MAX, dec);
             field(&mut s, "dst", &m.dst_port, u16::MAX, dec);
         }
-        Item::Icmp(m) | Item::Icmp6(m) => {
+        Item::Icmp(m) => {
+            field(&mut s, "type", &m.icmp_type, u8::MAX, dec);
+            field(&mut s, "code", &m.code, u8::MAX, dec);
+        }
+        Item::Icmp6(m) => {
             field(&mut s, "type", &m.icmp_type, u8::MAX, dec);
             field(&mut s, "code", &m.code, u8::MAX, dec);
         }
@@ -231,7 +235,7 @@ fn item_text(item: &Item) -> String {
             field(&mut s, "data", &Some(*data), u32::MAX, hex);
             let _ = write!(s, " index is {index}");
         }
-        Item::Mark { id } => {
+        Item::Mark(id) => {
             let _ = write!(s, " id is {id}");
         }
     }

@@ -450,14 +450,14 @@ fn check_singletons(
 ) -> Result<(), RuleError> {
     let kind = item.kind();
     let flag = match item {
-        Item::RepresentedPort { .. } | Item::PortRepresentor { .. } => {
+        Item::RepresentedPort(_) | Item::PortRepresentor(_) => {
             if rule.attr.direction != Direction::Transfer {
                 return Err(RuleError::PortItemRequiresTransfer { index, kind });
             }
             &mut seen.port
         }
         Item::Meta(_) => &mut seen.meta,
-        Item::Mark { .. } => &mut seen.mark,
+        Item::Mark(_) => &mut seen.mark,
         Item::GeneveOpt(_) => &mut seen.geneve_opt,
         Item::Tag { index: tag, .. } => match seen.tags.get_mut(usize::from(*tag)) {
             Some(flag) => flag,

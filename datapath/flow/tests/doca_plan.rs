@@ -177,9 +177,7 @@ fn vf_to_uplink_encap() -> Rule {
     Rule::transfer()
         .group(1)
         .priority(4)
-        .item(Item::RepresentedPort {
-            ethdev_port_id: vf_rep(0),
-        })
+        .item(Item::RepresentedPort(vf_rep(0)))
         .item(EthMatch::any().src(POD_MAC).dst(ROUTER_MAC))
         .item(
             Ipv4Match::any()
@@ -316,19 +314,17 @@ fn uplink_decap_to_vf() -> Rule {
     Rule::transfer()
         .group(2)
         .priority(1)
-        .item(Item::RepresentedPort {
-            ethdev_port_id: UPLINK,
-        })
+        .item(Item::RepresentedPort(UPLINK))
         .item(EthMatch::any().dst(NODE_MAC))
         .item(Ipv4Match::any().dst(LOCAL_TEP).proto(17))
         .item(UdpMatch::any().dst_port(6081))
         .item(GeneveMatch::any().vni(1))
-        .item(Item::GeneveOpt(GeneveOptMatch {
+        .item(GeneveOptMatch {
             class: OVN_GENEVE_CLASS,
             option_type: OVN_GENEVE_TYPE,
             length: 1,
             data: vec![Masked::new(4, 0x0000_ffff)],
-        }))
+        })
         .item(EthMatch::any().dst(POD_MAC))
         .actions([
             Action::Count,
@@ -858,7 +854,7 @@ fn documented_gaps_outside_the_corpus() {
     assert_eq!(
         gap(Rule::transfer()
             .item(Item::eth())
-            .item(VlanMatch::any())
+            .item(Item::vlan())
             .actions([
                 Action::PushVlan { ether_type: 0x8100 },
                 Action::SetVlanVid(3),

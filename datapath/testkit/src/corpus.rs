@@ -17,8 +17,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use dpuflow_flow::action::{Action, RssAction, RssType};
 use dpuflow_flow::field::{MacAddr, Masked};
 use dpuflow_flow::item::{
-    EthMatch, GeneveMatch, GeneveOptMatch, IcmpMatch, Ipv4Match, Ipv6Match, Item, TcpMatch,
-    UdpMatch, VlanMatch, VxlanMatch,
+    EthMatch, GeneveMatch, GeneveOptMatch, Icmp6Match, IcmpMatch, Ipv4Match, Ipv6Match, Item,
+    TcpMatch, UdpMatch, VlanMatch, VxlanMatch,
 };
 use dpuflow_flow::rule::Rule;
 use dpuflow_flow::tunnel::{
@@ -116,9 +116,7 @@ fn root_classifiers() -> Vec<Rule> {
         .map(|n| {
             Rule::transfer()
                 .priority(1)
-                .item(Item::RepresentedPort {
-                    ethdev_port_id: vf_rep(n),
-                })
+                .item(Item::RepresentedPort(vf_rep(n)))
                 .item(Item::eth())
                 .actions([Action::Count, Action::Jump(1)])
         })
@@ -126,9 +124,7 @@ fn root_classifiers() -> Vec<Rule> {
     out.push(
         Rule::transfer()
             .priority(1)
-            .item(Item::RepresentedPort {
-                ethdev_port_id: UPLINK,
-            })
+            .item(Item::RepresentedPort(UPLINK))
             .pattern(geneve_outer_v4())
             .item(GeneveMatch::any().protocol(GENEVE_PROTO_ETHERNET))
             .action(Action::Jump(2)),
@@ -136,51 +132,41 @@ fn root_classifiers() -> Vec<Rule> {
     out.push(
         Rule::transfer()
             .priority(1)
-            .item(Item::RepresentedPort {
-                ethdev_port_id: UPLINK,
-            })
+            .item(Item::RepresentedPort(UPLINK))
             .item(Item::eth())
             .item(Ipv6Match::any().dst(LOCAL_TEP6))
             .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
-            .item(GeneveMatch::any())
+            .item(Item::geneve())
             .action(Action::Jump(2)),
     );
     out.push(
         Rule::transfer()
             .priority(1)
-            .item(Item::RepresentedPort {
-                ethdev_port_id: UPLINK,
-            })
+            .item(Item::RepresentedPort(UPLINK))
             .item(Item::eth())
             .item(Item::ipv4())
             .item(UdpMatch::any().dst_port(VXLAN_UDP_PORT))
-            .item(Item::Vxlan(VxlanMatch::any()))
+            .item(Item::vxlan())
             .action(Action::Jump(3)),
     );
     out.push(
         Rule::transfer()
             .priority(1)
-            .item(Item::RepresentedPort {
-                ethdev_port_id: UPLINK,
-            })
-            .item(EthMatch::any())
+            .item(Item::RepresentedPort(UPLINK))
+            .item(Item::eth())
             .item(VlanMatch::any().vid(200))
             .action(Action::Jump(3)),
     );
     out.push(
         Rule::transfer()
             .priority(1)
-            .item(Item::RepresentedPort {
-                ethdev_port_id: HOST_PF,
-            })
+            .item(Item::RepresentedPort(HOST_PF))
             .actions([Action::Count, Action::Jump(1)]),
     );
     out.push(
         Rule::transfer()
             .priority(15)
-            .item(Item::RepresentedPort {
-                ethdev_port_id: UPLINK,
-            })
+            .item(Item::RepresentedPort(UPLINK))
             .actions([Action::Count, Action::PortRepresentor(UPLINK)]),
     );
     out
@@ -377,14 +363,14 @@ fn policy_drops() -> Vec<Rule> {
                 Ipv4Match::any()
                     .src_masked(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(255, 0, 255, 255)),
             )
-            .item(Item::Icmp(IcmpMatch::any().icmp_type(8).code(0)))
+            .item(IcmpMatch::any().icmp_type(8).code(0))
             .actions([Action::Count, Action::Drop]),
         Rule::transfer()
             .group(1)
             .priority(0)
             .item(Item::eth())
             .item(Ipv6Match::any().dst_prefix(pod_ip6(0x40), 120))
-            .item(Item::Icmp6(IcmpMatch::any().icmp_type(128)))
+            .item(Icmp6Match::any().icmp_type(128))
             .action(Action::Drop),
         Rule::transfer()
             .group(1)
@@ -622,7 +608,7 @@ fn geneve_ingress() -> Vec<Rule> {
         Rule::transfer()
             .group(2)
             .priority(3)
-            .item(EthMatch::any())
+            .item(Item::eth())
             .item(VlanMatch::any().vid(300).pcp(5).inner_type(0x0800))
             .item(Ipv4Match::any().dst(LOCAL_TEP))
             .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
@@ -654,7 +640,7 @@ fn vxlan_and_vlan() -> Vec<Rule> {
             .item(Item::eth())
             .item(Ipv4Match::any().dst(LOCAL_TEP))
             .item(UdpMatch::any().dst_port(VXLAN_UDP_PORT))
-            .item(Item::Vxlan(VxlanMatch::any().vni(4096)))
+            .item(VxlanMatch::any().vni(4096))
             .item(EthMatch::any().dst(pod_mac(13)))
             .item(Item::ipv4())
             .item(Item::udp())
@@ -704,11 +690,11 @@ fn slow_path() -> Vec<Rule> {
     vec![
         Rule::transfer()
             .priority(0)
-            .item(Item::PortRepresentor { port_id: vf_rep(0) })
+            .item(Item::PortRepresentor(vf_rep(0)))
             .action(Action::RepresentedPort(vf_rep(0))),
         Rule::transfer()
             .priority(0)
-            .item(Item::PortRepresentor { port_id: UPLINK })
+            .item(Item::PortRepresentor(UPLINK))
             .item(Item::eth())
             .action(Action::RepresentedPort(UPLINK)),
         Rule::transfer()
@@ -777,7 +763,7 @@ fn nic_domain() -> Vec<Rule> {
             .item(Item::eth())
             .item(Item::ipv4())
             .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
-            .item(GeneveMatch::any())
+            .item(Item::geneve())
             .action(Action::Rss(rss_inner)),
         Rule::ingress()
             .priority(3)
@@ -796,7 +782,7 @@ fn nic_domain() -> Vec<Rule> {
             ]),
         Rule::ingress()
             .group(1)
-            .item(Item::Mark { id: 42 })
+            .item(Item::Mark(42))
             .item(Item::Tag {
                 index: 3,
                 data: Masked::new(0x0001_0000, 0xffff_0000),
@@ -814,7 +800,7 @@ fn nic_domain() -> Vec<Rule> {
             .priority(4)
             .item(Item::eth())
             .item(Item::ipv6())
-            .item(Item::Icmp6(IcmpMatch::any().icmp_type(135)))
+            .item(Icmp6Match::any().icmp_type(135))
             .actions([Action::Count, Action::Queue(0), Action::Age { timeout: 60 }]),
         Rule::egress()
             .item(Item::eth())

@@ -28,8 +28,8 @@ use thiserror::Error;
 use crate::action::{Action, ActionKind, RssAction, RssType};
 use crate::field::{MacAddr, Masked};
 use crate::item::{
-    EthMatch, GeneveMatch, GeneveOptMatch, IcmpMatch, Ipv4Match, Ipv6Match, Item, ItemKind,
-    TcpMatch, UdpMatch, VlanMatch, VxlanMatch,
+    EthMatch, GeneveMatch, GeneveOptMatch, Ipv4Match, Ipv6Match, Item, ItemKind, TcpMatch,
+    UdpMatch, VlanMatch, VxlanMatch,
 };
 use crate::rule::{Direction, Rule};
 use crate::tunnel::{
@@ -1230,10 +1230,10 @@ impl PatternWalk {
     fn item(&mut self, index: usize, item: &Item) -> Result<(), DocaMapError> {
         let kind = item.kind();
         match item {
-            Item::RepresentedPort { ethdev_port_id } => {
+            Item::RepresentedPort(ethdev_port_id) => {
                 self.matcher.port_meta = Some(u32::from(*ethdev_port_id));
             }
-            Item::PortRepresentor { .. } => {
+            Item::PortRepresentor(_) => {
                 return Err(item_err(index, kind, Unsupported::PortRepresentorMatch));
             }
             Item::Eth(m) => self.eth(index, m),
@@ -1242,8 +1242,8 @@ impl PatternWalk {
             Item::Ipv6(m) => self.ipv6(m),
             Item::Tcp(m) => self.tcp(m),
             Item::Udp(m) => self.udp(m),
-            Item::Icmp(m) => self.icmp(m, false),
-            Item::Icmp6(m) => self.icmp(m, true),
+            Item::Icmp(m) => self.icmp(&m.icmp_type, &m.code, false),
+            Item::Icmp6(m) => self.icmp(&m.icmp_type, &m.code, true),
             Item::Geneve(m) => self.geneve(m),
             Item::GeneveOpt(o) => self.geneve_opt(o),
             Item::Vxlan(m) => self.vxlan(m),
@@ -1258,7 +1258,7 @@ impl PatternWalk {
                     })?;
                 *slot = f_u32(*data);
             }
-            Item::Mark { .. } => return Err(item_err(index, kind, Unsupported::MarkMatch)),
+            Item::Mark(_) => return Err(item_err(index, kind, Unsupported::MarkMatch)),
         }
         Ok(())
     }
@@ -1321,9 +1321,9 @@ impl PatternWalk {
         });
     }
 
-    fn icmp(&mut self, m: &IcmpMatch, v6: bool) {
-        let icmp_type = f_u8(&m.icmp_type);
-        let code = f_u8(&m.code);
+    fn icmp(&mut self, icmp_type: &Option<Masked<u8>>, code: &Option<Masked<u8>>, v6: bool) {
+        let icmp_type = f_u8(icmp_type);
+        let code = f_u8(code);
         self.stack().header.l4 = Some(if v6 {
             L4Match::Icmp6 { icmp_type, code }
         } else {

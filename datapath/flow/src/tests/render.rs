@@ -1,9 +1,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
-    Action, EthMatch, GeneveMatch, GeneveOptMatch, GeneveOption, IcmpMatch, Ipv4Match, Ipv6Match,
-    Item, MacAddr, Masked, RssAction, RssType, Rule, TcpMatch, TunnelDecap, TunnelEncap, UdpMatch,
-    VlanMatch, VxlanMatch,
+    Action, EthMatch, GeneveMatch, GeneveOptMatch, GeneveOption, Icmp6Match, IcmpMatch, Ipv4Match,
+    Ipv6Match, Item, MacAddr, Masked, RssAction, RssType, Rule, TcpMatch, TunnelDecap, TunnelEncap,
+    UdpMatch, VlanMatch, VxlanMatch,
 };
 
 #[test]
@@ -35,7 +35,7 @@ fn masked_fields_use_spec_and_mask_full_fields_use_is() {
     let rule = Rule::transfer()
         .group(1)
         .priority(2)
-        .item(Item::RepresentedPort { ethdev_port_id: 3 })
+        .item(Item::RepresentedPort(3))
         .item(
             EthMatch::any()
                 .dst_masked(
@@ -73,13 +73,13 @@ fn masked_fields_use_spec_and_mask_full_fields_use_is() {
 fn ipv4_dscp_icmp_meta_tag_mark() {
     let rule = Rule::ingress()
         .group(2)
-        .item(Item::PortRepresentor { port_id: 1 })
+        .item(Item::PortRepresentor(1))
         .item(Item::Meta(Masked::new(0x10, 0xf0)))
         .item(Item::Tag {
             index: 2,
             data: Masked::exact(7),
         })
-        .item(Item::Mark { id: 9 })
+        .item(Item::Mark(9))
         .item(Item::eth())
         .item(
             Ipv4Match::any()
@@ -88,7 +88,7 @@ fn ipv4_dscp_icmp_meta_tag_mark() {
                 .proto(1)
                 .src(Ipv4Addr::new(1, 2, 3, 4)),
         )
-        .item(Item::Icmp(IcmpMatch::any().icmp_type(8).code(0)))
+        .item(IcmpMatch::any().icmp_type(8).code(0))
         .action(Action::Mark(1));
     // Port items are only valid in transfer rules, but rendering does not validate.
     assert_eq!(
@@ -107,15 +107,15 @@ fn tunnel_items_and_icmp6() {
         .item(Item::ipv6())
         .item(Item::udp())
         .item(GeneveMatch::any().vni(5).protocol(0x6558))
-        .item(Item::GeneveOpt(GeneveOptMatch {
+        .item(GeneveOptMatch {
             class: 0x0102,
             option_type: 0x80,
             length: 2,
             data: vec![Masked::exact(0xdeadbeef), Masked::new(0x1234, 0xffff)],
-        }))
+        })
         .item(Item::eth())
         .item(Item::ipv6())
-        .item(Item::Icmp6(IcmpMatch::any().icmp_type(135)))
+        .item(Icmp6Match::any().icmp_type(135))
         .action(Action::Drop);
     assert_eq!(
         rule.to_string(),
@@ -127,8 +127,8 @@ fn tunnel_items_and_icmp6() {
         .item(Item::eth())
         .item(Item::ipv4())
         .item(Item::udp())
-        .item(Item::Vxlan(VxlanMatch::any().vni_masked(0x100, 0xf00)))
-        .item(Item::GeneveOpt(GeneveOptMatch::exact(1, 2, &[3])))
+        .item(VxlanMatch::any().vni_masked(0x100, 0xf00))
+        .item(GeneveOptMatch::exact(1, 2, &[3]))
         .action(Action::Drop);
     assert!(vx.to_string().contains("vxlan vni spec 256 vni mask 3840 / geneve-opt class is 0x0001 type is 0x02 length is 1 data is 0x00000003 /"));
 }

@@ -6,9 +6,10 @@ use crate::packet::TAG_COUNT;
 use crate::software::MAX_JUMP_DEPTH;
 use crate::{
     Action, Direction, EthHeader, EthMatch, GeneveMatch, GeneveOptKey, GeneveOptMatch, HeaderKey,
-    IcmpMatch, InPort, Ipv4Header, Ipv4Match, Ipv6Header, Ipv6Match, Item, L3Header, L4Header,
-    MacAddr, MaskBits, Masked, Outcome, PacketKey, Rule, RuleId, SoftwareTable, TableError,
-    TcpMatch, TunnelDecap, TunnelKey, TunnelKind, UdpMatch, VlanHeader, VlanMatch, VxlanMatch,
+    Icmp6Match, IcmpMatch, InPort, Ipv4Header, Ipv4Match, Ipv6Header, Ipv6Match, Item, L3Header,
+    L4Header, MacAddr, MaskBits, Masked, Outcome, PacketKey, Rule, RuleId, SoftwareTable,
+    TableError, TcpMatch, TunnelDecap, TunnelKey, TunnelKind, UdpMatch, VlanHeader, VlanMatch,
+    VxlanMatch,
 };
 
 // ---------------------------------------------------------------------------
@@ -25,10 +26,10 @@ fn m<T: MaskBits>(f: &Option<Masked<T>>, v: T) -> bool {
 
 fn ref_item(item: &Item, h: &HeaderKey, k: &PacketKey) -> bool {
     match item {
-        Item::RepresentedPort { ethdev_port_id } => {
+        Item::RepresentedPort(ethdev_port_id) => {
             k.in_port == Some(InPort::RepresentedPort(*ethdev_port_id))
         }
-        Item::PortRepresentor { port_id } => k.in_port == Some(InPort::PortRepresentor(*port_id)),
+        Item::PortRepresentor(port_id) => k.in_port == Some(InPort::PortRepresentor(*port_id)),
         Item::Eth(e) => h.eth.is_some_and(|p| {
             m(&e.dst, p.dst) && m(&e.src, p.src) && m(&e.ether_type, p.ether_type)
         }),
@@ -87,7 +88,7 @@ fn ref_item(item: &Item, h: &HeaderKey, k: &PacketKey) -> bool {
         }),
         Item::Meta(d) => d.matches(k.meta),
         Item::Tag { index, data } => data.matches(k.tags[usize::from(*index)]),
-        Item::Mark { id } => k.mark == Some(*id),
+        Item::Mark(id) => k.mark == Some(*id),
     }
 }
 
@@ -249,14 +250,16 @@ fn l3_item() -> BoxedStrategy<Item> {
 
 fn l4_item(v6: bool) -> impl Strategy<Value = Item> {
     let icmp = (masked_u8(small(), 0xff), masked_u8(small(), 0xff)).prop_map(move |(t, c)| {
-        let m = IcmpMatch {
-            icmp_type: t,
-            code: c,
-        };
         if v6 {
-            Item::Icmp6(m)
+            Item::Icmp6(Icmp6Match {
+                icmp_type: t,
+                code: c,
+            })
         } else {
-            Item::Icmp(m)
+            Item::Icmp(IcmpMatch {
+                icmp_type: t,
+                code: c,
+            })
         }
     });
     prop_oneof![
@@ -325,7 +328,7 @@ fn meta_items() -> BoxedStrategy<Vec<Item>> {
             index: i,
             data: Masked::exact(d),
         })),
-        opt((0u32..3).prop_map(|id| Item::Mark { id })),
+        opt((0u32..3).prop_map(Item::Mark)),
     )
         .prop_map(|(a, b, c)| [a, b, c].into_iter().flatten().collect())
         .boxed()
@@ -759,17 +762,17 @@ fn tunnel_items_match_outer_tunnel_and_inner() {
     let id = t
         .insert(
             Rule::transfer()
-                .item(Item::RepresentedPort { ethdev_port_id: 0 })
+                .item(Item::RepresentedPort(0))
                 .item(Item::eth())
                 .item(Ipv4Match::any().dst(Ipv4Addr::new(192, 168, 0, 1)))
                 .item(UdpMatch::any().dst_port(6081))
                 .item(GeneveMatch::any().vni(5))
-                .item(Item::GeneveOpt(GeneveOptMatch {
+                .item(GeneveOptMatch {
                     class: 0x0102,
                     option_type: 0x80,
                     length: 1,
                     data: vec![Masked::new(3, 0xffff)],
-                }))
+                })
                 .item(EthMatch::any().dst(MacAddr::new(2, 0, 0, 0, 0, 9)))
                 .actions([
                     Action::RawDecap(TunnelDecap::geneve_v4()),

@@ -1,9 +1,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
-    Action, ActionKind, DecapTunnel, Direction, EthMatch, GeneveMatch, GeneveOptMatch, IcmpMatch,
-    IpVersion, Ipv4Match, Ipv6Match, Item, ItemKind, MacAddr, Masked, RssAction, Rule, RuleError,
-    TunnelDecap, TunnelEncap, UdpMatch, VlanMatch,
+    Action, ActionKind, DecapTunnel, Direction, EthMatch, GeneveMatch, GeneveOptMatch, Icmp6Match,
+    IcmpMatch, IpVersion, Ipv4Match, Ipv6Match, Item, ItemKind, MacAddr, Masked, RssAction, Rule,
+    RuleError, TunnelDecap, TunnelEncap, UdpMatch, VlanMatch,
 };
 
 fn err(rule: Rule) -> RuleError {
@@ -131,7 +131,7 @@ fn item_out_of_order() {
     );
     let e = err(geneve_rule()
         .item(Item::eth())
-        .item(Item::GeneveOpt(GeneveOptMatch::exact(1, 1, &[1])))
+        .item(GeneveOptMatch::exact(1, 1, &[1]))
         .action(Action::Drop));
     assert_eq!(
         e,
@@ -157,8 +157,8 @@ fn duplicate_item() {
         }
     );
     let e = err(Rule::transfer()
-        .item(Item::RepresentedPort { ethdev_port_id: 1 })
-        .item(Item::PortRepresentor { port_id: 1 })
+        .item(Item::RepresentedPort(1))
+        .item(Item::PortRepresentor(1))
         .action(Action::Drop));
     assert_eq!(
         e,
@@ -208,7 +208,7 @@ fn l4_without_l3() {
 fn ip_version_mismatch() {
     let e = err(Rule::ingress()
         .item(Item::ipv4())
-        .item(Item::Icmp6(IcmpMatch::any()))
+        .item(Icmp6Match::any())
         .action(Action::Drop));
     assert_eq!(
         e,
@@ -220,7 +220,7 @@ fn ip_version_mismatch() {
     );
     let e = err(Rule::ingress()
         .item(Item::ipv6())
-        .item(Item::Icmp(IcmpMatch::any()))
+        .item(IcmpMatch::any())
         .action(Action::Drop));
     assert_eq!(
         e,
@@ -280,7 +280,7 @@ fn protocol_conflict() {
     );
     let e = err(Rule::ingress()
         .item(EthMatch::any().ether_type(0x0800))
-        .item(Item::Vlan(VlanMatch::any()))
+        .item(Item::vlan())
         .action(Action::Drop));
     assert!(
         matches!(
@@ -301,7 +301,7 @@ fn tunnel_without_udp_and_duplicate_tunnel() {
         .item(Item::eth())
         .item(Item::ipv4())
         .item(Item::tcp())
-        .item(GeneveMatch::any())
+        .item(Item::geneve())
         .action(Action::Drop));
     assert_eq!(
         e,
@@ -310,9 +310,7 @@ fn tunnel_without_udp_and_duplicate_tunnel() {
             kind: ItemKind::Geneve
         }
     );
-    let e = err(Rule::transfer()
-        .item(GeneveMatch::any())
-        .action(Action::Drop));
+    let e = err(Rule::transfer().item(Item::geneve()).action(Action::Drop));
     assert_eq!(
         e,
         RuleError::TunnelWithoutUdp {
@@ -324,7 +322,7 @@ fn tunnel_without_udp_and_duplicate_tunnel() {
         .item(Item::eth())
         .item(Item::ipv4())
         .item(Item::udp())
-        .item(GeneveMatch::any())
+        .item(Item::geneve())
         .action(Action::Drop));
     assert_eq!(
         e,
@@ -346,9 +344,7 @@ fn geneve_opt_checks() {
         length: 2,
         data: vec![Masked::exact(1)],
     };
-    let e = err(geneve_rule()
-        .item(Item::GeneveOpt(bad))
-        .action(Action::Drop));
+    let e = err(geneve_rule().item(bad).action(Action::Drop));
     assert_eq!(
         e,
         RuleError::GeneveOptLengthMismatch {
@@ -358,9 +354,7 @@ fn geneve_opt_checks() {
         }
     );
     let long = GeneveOptMatch::exact(1, 1, &[1, 2, 3, 4, 5]);
-    let e = err(geneve_rule()
-        .item(Item::GeneveOpt(long))
-        .action(Action::Drop));
+    let e = err(geneve_rule().item(long).action(Action::Drop));
     assert!(
         matches!(
             e,
@@ -388,7 +382,7 @@ fn geneve_opt_checks() {
 #[test]
 fn port_item_requires_transfer() {
     let e = err(Rule::ingress()
-        .item(Item::RepresentedPort { ethdev_port_id: 0 })
+        .item(Item::RepresentedPort(0))
         .action(Action::Queue(0)));
     assert_eq!(
         e,
@@ -507,9 +501,7 @@ fn rss_checks() {
 
 #[test]
 fn action_field_out_of_range() {
-    let vlan = Rule::transfer()
-        .item(Item::eth())
-        .item(Item::Vlan(VlanMatch::any()));
+    let vlan = Rule::transfer().item(Item::eth()).item(Item::vlan());
     let e = err(vlan
         .clone()
         .actions([Action::SetVlanVid(4096), Action::Drop]));
@@ -691,7 +683,7 @@ fn rewrite_needs_matching_header() {
     );
     let e = err(v4
         .clone()
-        .item(Item::Icmp(IcmpMatch::any()))
+        .item(IcmpMatch::any())
         .actions([Action::SetTpDst(80), Action::Drop]));
     assert!(matches!(e, RuleError::SetTpWithoutL4Match { .. }));
     let e = err(Rule::transfer()
