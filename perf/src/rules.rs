@@ -359,6 +359,7 @@ fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8) -> L3Header {
         proto,
         ttl: 64,
         dscp: 0,
+        ecn: 0,
     })
 }
 

@@ -253,7 +253,7 @@ fn compile_item(arena: &Bump, item: &Item, shape: &mut Vec<u8>) -> sys::rte_flow
         }
         Item::Ipv4(m) => {
             let (mut s, mut k) = (sys::rte_ipv4_hdr::default(), sys::rte_ipv4_hdr::default());
-            set!(&m.dscp, s.type_of_service, k.type_of_service, |d| d << 2);
+            set!(&m.tos_byte(), s.type_of_service, k.type_of_service, |t| t);
             set!(&m.ttl, s.time_to_live, k.time_to_live, |v| v);
             set!(&m.proto, s.next_proto_id, k.next_proto_id, |v| v);
             set!(&m.src, s.src_addr, k.src_addr, be32);
@@ -264,9 +264,9 @@ fn compile_item(arena: &Bump, item: &Item, shape: &mut Vec<u8>) -> sys::rte_flow
         }
         Item::Ipv6(m) => {
             let (mut s, mut k) = (sys::rte_ipv6_hdr::default(), sys::rte_ipv6_hdr::default());
-            set!(&m.dscp, s.vtc_flow, k.vtc_flow, |d| ((u32::from(d) << 2)
-                << 20)
-                .to_be());
+            set!(&m.traffic_class_byte(), s.vtc_flow, k.vtc_flow, |tc| {
+                (u32::from(tc) << 20).to_be()
+            });
             set!(&m.proto, s.proto, k.proto, |v| v);
             set!(&m.hop_limit, s.hop_limits, k.hop_limits, |v| v);
             set!(&m.src, s.src_addr, k.src_addr, |a| a.octets());

@@ -43,7 +43,7 @@ const S_VLAN_TCI: usize = 16;
 const S_VLAN_INNER: usize = 18;
 const S_PROTO: usize = 20;
 const S_TTL: usize = 21;
-const S_DSCP: usize = 22;
+const S_TOS: usize = 22;
 const S_SRC: usize = 24;
 const S_DST: usize = 40;
 const S_L4_SRC: usize = 56;
@@ -170,13 +170,16 @@ fn stack_words(b: &mut Buf, base: usize, h: &HeaderKey) {
             flags |= SF_L3_V4;
             b.or(base + S_SRC, &ip.src.octets());
             b.or(base + S_DST, &ip.dst.octets());
-            b.or(base + S_PROTO, &[ip.proto, ip.ttl, ip.dscp]);
+            b.or(base + S_PROTO, &[ip.proto, ip.ttl, tos(ip.dscp, ip.ecn)]);
         }
         L3Header::V6(ip) => {
             flags |= SF_L3_V6;
             b.or(base + S_SRC, &ip.src.octets());
             b.or(base + S_DST, &ip.dst.octets());
-            b.or(base + S_PROTO, &[ip.proto, ip.hop_limit, ip.dscp]);
+            b.or(
+                base + S_PROTO,
+                &[ip.proto, ip.hop_limit, tos(ip.dscp, ip.ecn)],
+            );
         }
         L3Header::None => {}
     }
@@ -276,6 +279,11 @@ fn be32(v: u32) -> [u8; 4] {
     v.to_be_bytes()
 }
 
+/// The TOS / traffic-class byte of a header key.
+fn tos(dscp: u8, ecn: u8) -> u8 {
+    (dscp << 2) | (ecn & 3)
+}
+
 fn u8b(v: u8) -> [u8; 1] {
     [v]
 }
@@ -308,7 +316,7 @@ fn encode_item(rb: &mut RuleBuf, base: usize, item: &Item) {
             rb.field(base + S_DST, &m.dst, |v| v.octets());
             rb.field(base + S_PROTO, &m.proto, u8b);
             rb.field(base + S_TTL, &m.ttl, u8b);
-            rb.field(base + S_DSCP, &m.dscp, u8b);
+            rb.field(base + S_TOS, &m.tos_byte(), u8b);
         }
         Item::Ipv6(m) => {
             rb.bits(base + S_FLAGS, SF_L3_V6, SF_L3_MASK);
@@ -316,7 +324,7 @@ fn encode_item(rb: &mut RuleBuf, base: usize, item: &Item) {
             rb.field(base + S_DST, &m.dst, |v| v.octets());
             rb.field(base + S_PROTO, &m.proto, u8b);
             rb.field(base + S_TTL, &m.hop_limit, u8b);
-            rb.field(base + S_DSCP, &m.dscp, u8b);
+            rb.field(base + S_TOS, &m.traffic_class_byte(), u8b);
         }
         _ => encode_upper_item(rb, base, item),
     }

@@ -31,6 +31,32 @@ pub const VLAN_VID_MAX: u16 = 0x0fff;
 pub const VLAN_PCP_MAX: u8 = 7;
 /// Widest DSCP value (6 bits).
 pub const DSCP_MAX: u8 = 63;
+/// Widest ECN value (2 bits).
+pub const ECN_MAX: u8 = 3;
+
+/// The TOS / traffic-class byte (`DSCP << 2 | ECN`) matched by a DSCP and
+/// an ECN field, or `None` when neither constrains a bit.
+fn tos_byte(dscp: &Option<Masked<u8>>, ecn: &Option<Masked<u8>>) -> Option<Masked<u8>> {
+    let part = |f: &Option<Masked<u8>>, width: u8, shift: u32| {
+        f.map_or((0, 0), |m| {
+            ((m.value() & width) << shift, (m.mask() & width) << shift)
+        })
+    };
+    let (dv, dm) = part(dscp, DSCP_MAX, 2);
+    let (ev, em) = part(ecn, ECN_MAX, 0);
+    let byte = Masked::new(dv | ev, dm | em);
+    (!byte.is_wildcard()).then_some(byte)
+}
+
+/// Splits a TOS / traffic-class byte under `mask` into (DSCP, ECN) fields;
+/// a part whose mask bits are all zero is `None`.
+fn split_tos(value: u8, mask: u8) -> (Option<Masked<u8>>, Option<Masked<u8>>) {
+    let part = |v: u8, m: u8| (m != 0).then(|| Masked::new(v, m));
+    (
+        part(value >> 2, mask >> 2),
+        part(value & ECN_MAX, mask & ECN_MAX),
+    )
+}
 /// Widest Geneve/VXLAN network identifier (24 bits).
 pub const VNI_MAX: u32 = 0x00ff_ffff;
 /// Highest tag index of [`Item::Tag`] / `SetTag` (the model, like mlx5,
@@ -140,6 +166,8 @@ pub struct Ipv4Match {
     pub ttl: Option<Masked<u8>>,
     /// DSCP (upper six bits of the TOS byte), as a 0..=63 value.
     pub dscp: Option<Masked<u8>>,
+    /// ECN (lower two bits of the TOS byte), as a 0..=3 value.
+    pub ecn: Option<Masked<u8>>,
 }
 
 impl Ipv4Match {
@@ -160,6 +188,22 @@ impl Ipv4Match {
     narrow_setters! {
         /// DSCP.
         dscp, dscp_masked: u8 = DSCP_MAX;
+        /// ECN.
+        ecn, ecn_masked: u8 = ECN_MAX;
+    }
+    /// Exact match on the whole TOS byte (DSCP and ECN).
+    pub fn tos(self, tos: u8) -> Self {
+        self.tos_masked(tos, u8::MAX)
+    }
+    /// Match on the TOS byte under `mask` (sets the DSCP and ECN fields).
+    pub fn tos_masked(mut self, tos: u8, mask: u8) -> Self {
+        (self.dscp, self.ecn) = split_tos(tos, mask);
+        self
+    }
+    /// The matched TOS byte (`DSCP << 2 | ECN`), `None` when neither field
+    /// constrains a bit.
+    pub fn tos_byte(&self) -> Option<Masked<u8>> {
+        tos_byte(&self.dscp, &self.ecn)
     }
     /// Source prefix `addr/len`.
     pub fn src_prefix(mut self, addr: Ipv4Addr, len: u8) -> Self {
@@ -186,6 +230,8 @@ pub struct Ipv6Match {
     pub hop_limit: Option<Masked<u8>>,
     /// DSCP (upper six bits of the traffic class), as a 0..=63 value.
     pub dscp: Option<Masked<u8>>,
+    /// ECN (lower two bits of the traffic class), as a 0..=3 value.
+    pub ecn: Option<Masked<u8>>,
 }
 
 impl Ipv6Match {
@@ -206,6 +252,23 @@ impl Ipv6Match {
     narrow_setters! {
         /// DSCP.
         dscp, dscp_masked: u8 = DSCP_MAX;
+        /// ECN.
+        ecn, ecn_masked: u8 = ECN_MAX;
+    }
+    /// Exact match on the whole traffic-class byte (DSCP and ECN).
+    pub fn traffic_class(self, tc: u8) -> Self {
+        self.traffic_class_masked(tc, u8::MAX)
+    }
+    /// Match on the traffic-class byte under `mask` (sets the DSCP and ECN
+    /// fields).
+    pub fn traffic_class_masked(mut self, tc: u8, mask: u8) -> Self {
+        (self.dscp, self.ecn) = split_tos(tc, mask);
+        self
+    }
+    /// The matched traffic-class byte (`DSCP << 2 | ECN`), `None` when
+    /// neither field constrains a bit.
+    pub fn traffic_class_byte(&self) -> Option<Masked<u8>> {
+        tos_byte(&self.dscp, &self.ecn)
     }
     /// Source prefix `addr/len`.
     pub fn src_prefix(mut self, addr: Ipv6Addr, len: u8) -> Self {
@@ -594,14 +657,18 @@ impl Item {
             Item::Eth(m) => some(&m.dst) || some(&m.src) || some(&m.ether_type),
             Item::Vlan(m) => some(&m.vid) || some(&m.pcp) || some(&m.inner_type),
             Item::Ipv4(m) => {
-                some(&m.src) || some(&m.dst) || some(&m.proto) || some(&m.ttl) || some(&m.dscp)
+                some(&m.src)
+                    || some(&m.dst)
+                    || some(&m.proto)
+                    || some(&m.ttl)
+                    || m.tos_byte().is_some()
             }
             Item::Ipv6(m) => {
                 some(&m.src)
                     || some(&m.dst)
                     || some(&m.proto)
                     || some(&m.hop_limit)
-                    || some(&m.dscp)
+                    || m.traffic_class_byte().is_some()
             }
             Item::Tcp(m) => some(&m.src_port) || some(&m.dst_port) || some(&m.flags),
             Item::Udp(m) => some(&m.src_port) || some(&m.dst_port),

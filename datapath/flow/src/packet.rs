@@ -63,6 +63,8 @@ pub struct Ipv4Header {
     pub ttl: u8,
     /// DSCP (0..=63).
     pub dscp: u8,
+    /// ECN (0..=3).
+    pub ecn: u8,
 }
 
 /// IPv6 header fields.
@@ -78,6 +80,8 @@ pub struct Ipv6Header {
     pub hop_limit: u8,
     /// DSCP (0..=63).
     pub dscp: u8,
+    /// ECN (0..=3).
+    pub ecn: u8,
 }
 
 /// The network header.
@@ -273,6 +277,7 @@ impl HeaderKey {
                     proto: IPPROTO_UDP,
                     ttl,
                     dscp: tos >> 2,
+                    ecn: tos & 3,
                 }),
             ),
             OuterIp::V6 {
@@ -288,6 +293,7 @@ impl HeaderKey {
                     proto: IPPROTO_UDP,
                     hop_limit,
                     dscp: traffic_class >> 2,
+                    ecn: traffic_class & 3,
                 }),
             ),
         };

@@ -20,9 +20,10 @@
 //! outside the mask are zero.
 //!
 //! Field encodings worth noting:
-//! * IPv4 DSCP is rendered as `tos spec D<<2 tos mask M<<2`, IPv6 DSCP as
-//!   `tc spec D<<2 tc mask M<<2` (tc = the 8-bit traffic class inside
-//!   `vtc_flow`, mask `0x0ff00000`).
+//! * IPv4 DSCP and ECN render as one TOS byte (`DSCP << 2 | ECN`): `tos is
+//!   T` when both are matched exactly, else `tos spec T tos mask M` (DSCP
+//!   alone has mask `0xfc`, ECN alone `0x03`). IPv6 likewise as `tc` (the
+//!   8-bit traffic class inside `vtc_flow`, mask `0x0ff00000`).
 //! * VLAN `vid`/`pcp` are sub-fields of `tci` (masks `0x0fff` / `0xe000`).
 //! * `geneve-opt` always renders `class is`, `type is`, `length is` (full
 //!   masks 0xffff/0xff/0xff) and, when `length > 0`, `data is 0x<words>`
@@ -50,7 +51,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::action::{Action, RssAction};
 use super::field::{MacAddr, MaskBits, Masked};
-use super::item::{GeneveOptMatch, Item, DSCP_MAX, VLAN_PCP_MAX, VLAN_VID_MAX, VNI_MAX};
+use super::item::{GeneveOptMatch, Item, VLAN_PCP_MAX, VLAN_VID_MAX, VNI_MAX};
 use super::rule::Rule;
 use super::tunnel::HeaderLayer;
 
@@ -164,16 +165,6 @@ fn ip6(v: Ipv6Addr) -> String {
     v.to_string()
 }
 
-/// DSCP as a TOS / traffic-class sub-field: always `spec`/`mask`.
-fn dscp_field(s: &mut String, name: &str, f: &Option<Masked<u8>>) {
-    let Some(m) = f else { return };
-    if m.is_wildcard() {
-        return;
-    }
-    let (v, k) = ((m.value() & DSCP_MAX) << 2, (m.mask() & DSCP_MAX) << 2);
-    let _ = write!(s, " {name} spec {v:#x} {name} mask {k:#x}");
-}
-
 fn item_text(item: &Item) -> String {
     let mut s = String::from(item.kind().testpmd_name());
     match item {
@@ -194,14 +185,14 @@ fn item_text(item: &Item) -> String {
             field(&mut s, "inner_type", &m.inner_type, u16::MAX, hex4);
         }
         Item::Ipv4(m) => {
-            dscp_field(&mut s, "tos", &m.dscp);
+            field(&mut s, "tos", &m.tos_byte(), u8::MAX, hex);
             field(&mut s, "ttl", &m.ttl, u8::MAX, dec);
             field(&mut s, "proto", &m.proto, u8::MAX, dec);
             field(&mut s, "src", &m.src, Ipv4Addr::FULL, ip4);
             field(&mut s, "dst", &m.dst, Ipv4Addr::FULL, ip4);
         }
         Item::Ipv6(m) => {
-            dscp_field(&mut s, "tc", &m.dscp);
+            field(&mut s, "tc", &m.traffic_class_byte(), u8::MAX, hex);
             field(&mut s, "proto", &m.proto, u8::MAX, dec);
             field(&mut s, "hop", &m.hop_limit, u8::MAX, dec);
             field(&mut s, "src", &m.src, Ipv6Addr::FULL, ip6);

@@ -1179,6 +1179,7 @@ mod tests {
                     proto: 6,
                     ttl: 64,
                     dscp: 0,
+                    ecn: 0,
                 }),
                 l4,
             },
@@ -1467,6 +1468,7 @@ mod tests {
                     proto: 6,
                     ttl: 1,
                     dscp: 0,
+                    ecn: 0,
                 }),
                 ..HeaderKey::default()
             },

@@ -22,7 +22,7 @@ use super::action::{
 };
 use super::field::{MaskBits, Masked};
 use super::item::{
-    GeneveOptMatch, Item, ItemKind, DSCP_MAX, GENEVE_OPT_MATCH_MAX_WORDS, TAG_INDEX_MAX,
+    GeneveOptMatch, Item, ItemKind, DSCP_MAX, ECN_MAX, GENEVE_OPT_MATCH_MAX_WORDS, TAG_INDEX_MAX,
     VLAN_PCP_MAX, VLAN_VID_MAX, VNI_MAX,
 };
 use super::rule::{Direction, Rule};
@@ -406,8 +406,14 @@ fn check_item_ranges(index: usize, item: &Item) -> Result<(), RuleError> {
             check_width(index, kind, "vid", &m.vid, VLAN_VID_MAX.into())?;
             check_width(index, kind, "pcp", &m.pcp, VLAN_PCP_MAX.into())
         }
-        Item::Ipv4(m) => check_width(index, kind, "dscp", &m.dscp, DSCP_MAX.into()),
-        Item::Ipv6(m) => check_width(index, kind, "dscp", &m.dscp, DSCP_MAX.into()),
+        Item::Ipv4(m) => {
+            check_width(index, kind, "dscp", &m.dscp, DSCP_MAX.into())?;
+            check_width(index, kind, "ecn", &m.ecn, ECN_MAX.into())
+        }
+        Item::Ipv6(m) => {
+            check_width(index, kind, "dscp", &m.dscp, DSCP_MAX.into())?;
+            check_width(index, kind, "ecn", &m.ecn, ECN_MAX.into())
+        }
         Item::Geneve(m) => check_width(index, kind, "vni", &m.vni, VNI_MAX.into()),
         Item::Vxlan(m) => check_width(index, kind, "vni", &m.vni, VNI_MAX.into()),
         Item::Tag { index: tag, .. } if *tag > TAG_INDEX_MAX => Err(range_err(

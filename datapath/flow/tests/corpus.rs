@@ -27,6 +27,7 @@ fn v4_packet(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> PacketKey 
                 proto: 6,
                 ttl: 64,
                 dscp: 0,
+                ecn: 0,
             }),
             l4: L4Header::Tcp {
                 src: sport,

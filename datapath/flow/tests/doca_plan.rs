@@ -104,7 +104,7 @@ fn expected_gaps() -> Vec<(usize, DocaMapError)> {
 #[test]
 fn corpus_maps_except_the_documented_gaps() {
     let rules = corpus();
-    assert_eq!(rules.len(), 75);
+    assert_eq!(rules.len(), 79);
     let mut failures = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         match DocaPlan::from_rule(rule) {
@@ -121,7 +121,7 @@ fn corpus_maps_except_the_documented_gaps() {
         }
     }
     assert_eq!(failures, expected_gaps());
-    assert_eq!(rules.len() - failures.len(), 63);
+    assert_eq!(rules.len() - failures.len(), 67);
 }
 
 #[test]
@@ -624,6 +624,37 @@ fn vlan_push_pop_and_rewrite() {
         tagged.matcher.outer.eth_type,
         exact(Be16([0x08, 0x00]), Be16::ALL_ONES)
     );
+}
+
+/// The whole TOS / traffic-class byte (DSCP and ECN) reaches DOCA's
+/// `ip4.dscp_ecn` / `ip6.traffic_class`.
+#[test]
+fn tos_and_traffic_class_bytes() {
+    let l3 = |index: usize| corpus_plan(index).matcher.outer.l3;
+    match l3(75) {
+        // ipv4 tos 0xb9 (DSCP 46, ECN 1)
+        Some(L3Match::Ip4 { dscp_ecn, .. }) => assert_eq!(dscp_ecn, exact(0xb9, 0xff)),
+        other => panic!("{other:?}"),
+    }
+    match l3(76) {
+        // ipv4 ECN 3 alone
+        Some(L3Match::Ip4 { dscp_ecn, .. }) => assert_eq!(dscp_ecn, exact(0x03, 0x03)),
+        other => panic!("{other:?}"),
+    }
+    match l3(77) {
+        // ipv6 traffic class 0x8a
+        Some(L3Match::Ip6 { traffic_class, .. }) => {
+            assert_eq!(traffic_class, exact(0x8a, 0xff));
+        }
+        other => panic!("{other:?}"),
+    }
+    match l3(78) {
+        // ipv6 DSCP 0 and ECN bit 0 set
+        Some(L3Match::Ip6 { traffic_class, .. }) => {
+            assert_eq!(traffic_class, exact(0x01, 0xfd));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -107,6 +107,7 @@ pub fn corpus() -> Vec<Rule> {
     out.extend(vxlan_and_vlan());
     out.extend(slow_path());
     out.extend(nic_domain());
+    out.extend(tos_and_traffic_class());
     out
 }
 
@@ -822,5 +823,40 @@ fn nic_domain() -> Vec<Rule> {
             .item(Item::ipv4())
             .item(TcpMatch::any().dst_port(25))
             .action(Action::Drop),
+    ]
+}
+
+/// Full TOS / traffic-class matching: DSCP and ECN together, ECN alone.
+fn tos_and_traffic_class() -> Vec<Rule> {
+    vec![
+        // DSCP EF (46) with ECT(1): the whole TOS byte 0xb9.
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv4Match::any().tos(0xb9).dst(pod_ip(60)))
+            .item(Item::udp())
+            .actions([Action::Count, Action::Jump(4)]),
+        // Congestion experienced (ECN 3), any DSCP.
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv4Match::any().ecn(3))
+            .actions([Action::Count, Action::Jump(4)]),
+        // DSCP AF41 (34) with ECT(0) on IPv6.
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv6Match::any().traffic_class(0x8a).proto(6))
+            .item(TcpMatch::any().dst_port(443))
+            .actions([Action::Count, Action::Jump(4)]),
+        // ECN-capable (either ECT bit) IPv6, under a partial mask.
+        Rule::ingress()
+            .priority(5)
+            .item(Item::eth())
+            .item(Ipv6Match::any().ecn_masked(1, 1).dscp(0))
+            .actions([Action::Count, Action::Queue(2)]),
     ]
 }

@@ -47,8 +47,8 @@
 //! | `port_representor` item | — [`Unsupported::PortRepresentorMatch`] |
 //! | `eth` dst / src / type | `outer.eth.dst_mac` / `src_mac` / `type` (`inner.*` after a tunnel item); a `type` next to a `vlan` item → [`Unsupported::EtherTypeOfTaggedFrame`] (DOCA's `eth.type` is the EtherType after the tags) |
 //! | `vlan` vid / pcp / inner_type | `l2_valid_headers` VLAN_0, `eth_vlan[0].tci` (PCP<<13 \| VID, masked), `eth.type` |
-//! | `ipv4` | `l3_type = IP4`, `parser_meta.outer_l3_type = IPV4`; `ip4.src_ip`, `dst_ip`, `next_proto`, `ttl`, `dscp_ecn` (DSCP<<2) |
-//! | `ipv6` | `l3_type = IP6`, `parser_meta.*_l3_type = IPV6`; `ip6.src_ip[4]`, `dst_ip[4]`, `next_proto`, `hop_limit`, `traffic_class` (DSCP<<2) |
+//! | `ipv4` | `l3_type = IP4`, `parser_meta.outer_l3_type = IPV4`; `ip4.src_ip`, `dst_ip`, `next_proto`, `ttl`, `dscp_ecn` (the TOS byte, DSCP<<2 \| ECN) |
+//! | `ipv6` | `l3_type = IP6`, `parser_meta.*_l3_type = IPV6`; `ip6.src_ip[4]`, `dst_ip[4]`, `next_proto`, `hop_limit`, `traffic_class` (DSCP<<2 \| ECN) |
 //! | `tcp` / `udp` | `l4_type_ext = TCP/UDP`, `parser_meta.*_l4_type`; `tcp.l4_port.*`, `tcp.flags` / `udp.l4_port.*` |
 //! | `icmp` / `icmp6` | `l4_type_ext = ICMP/ICMP6`, `parser_meta.*_l4_type = ICMP`; `icmp.type`, `icmp.code` |
 //! | `geneve` vni / protocol | `tun.type = GENEVE`, `tun.geneve.vni` (VNI<<8), `geneve.next_proto`; later items go to `inner` |

@@ -270,7 +270,7 @@ pub enum L3Match {
         next_proto: Option<Field<u8>>,
         /// `ip4.ttl`.
         ttl: Option<Field<u8>>,
-        /// `ip4.dscp_ecn` (DSCP << 2).
+        /// `ip4.dscp_ecn` (the TOS byte: DSCP << 2 | ECN).
         dscp_ecn: Option<Field<u8>>,
     },
     /// IPv6.
@@ -283,7 +283,7 @@ pub enum L3Match {
         next_proto: Option<Field<u8>>,
         /// `ip6.hop_limit`.
         hop_limit: Option<Field<u8>>,
-        /// `ip6.traffic_class` (DSCP << 2).
+        /// `ip6.traffic_class` (DSCP << 2 | ECN).
         traffic_class: Option<Field<u8>>,
     },
 }
@@ -1155,14 +1155,6 @@ fn f_u32(m: Masked<u32>) -> Option<Field<u32>> {
     })
 }
 
-/// A 6-bit DSCP in the upper bits of the TOS / traffic-class byte.
-fn f_dscp(m: &Option<Masked<u8>>) -> Option<Field<u8>> {
-    live(m).map(|m| Field {
-        value: m.value() << 2,
-        mask: m.mask() << 2,
-    })
-}
-
 /// A 24-bit VNI in the upper bits of a big-endian word.
 fn f_vni(m: &Option<Masked<u32>>) -> Option<Field<Be32>> {
     live(m).map(|m| Field {
@@ -1292,7 +1284,7 @@ impl PatternWalk {
             dst: f_ip4(&m.dst),
             next_proto: f_u8(&m.proto),
             ttl: f_u8(&m.ttl),
-            dscp_ecn: f_dscp(&m.dscp),
+            dscp_ecn: f_u8(&m.tos_byte()),
         });
     }
 
@@ -1302,7 +1294,7 @@ impl PatternWalk {
             dst: f_ip6(&m.dst),
             next_proto: f_u8(&m.proto),
             hop_limit: f_u8(&m.hop_limit),
-            traffic_class: f_dscp(&m.dscp),
+            traffic_class: f_u8(&m.traffic_class_byte()),
         });
     }
 

@@ -41,7 +41,10 @@ fn port_and_mark_items_mirror_their_actions() {
         .item(Item::Mark(7))
         .item(Item::eth())
         .action(Action::Queue(0));
-    assert!(rule.to_testpmd(0).to_string().contains("mark id is 7 / eth /"));
+    assert!(rule
+        .to_testpmd(0)
+        .to_string()
+        .contains("mark id is 7 / eth /"));
     let rule = Rule::transfer()
         .item(Item::PortRepresentor(2))
         .action(Action::PortRepresentor(2));
@@ -49,4 +52,20 @@ fn port_and_mark_items_mirror_their_actions() {
         .to_testpmd(0)
         .to_string()
         .contains("port_representor port_id is 2 / end actions port_representor port_id 2 /"));
+}
+
+/// `tos` / `traffic_class` set DSCP and ECN together; the byte reads back.
+#[test]
+fn tos_byte_is_dscp_and_ecn() {
+    let m = Ipv4Match::any().tos(0xb9);
+    assert_eq!(m, Ipv4Match::any().dscp(46).ecn(1));
+    assert_eq!(m.tos_byte(), Some(crate::Masked::exact(0xb9)));
+    let m = Ipv4Match::any().tos_masked(0xb9, 0xfc);
+    assert_eq!(m, Ipv4Match::any().dscp(46));
+    assert_eq!(m.ecn, None);
+    let m = Ipv6Match::any().traffic_class_masked(0x03, 0x03);
+    assert_eq!(m, Ipv6Match::any().ecn(3));
+    assert_eq!(m.dscp, None);
+    assert_eq!(m.traffic_class_byte(), Some(crate::Masked::new(3, 3)));
+    assert_eq!(Ipv6Match::any().traffic_class_byte(), None);
 }

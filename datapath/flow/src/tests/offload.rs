@@ -23,6 +23,7 @@ fn packet(dst: Ipv4Addr) -> PacketKey {
         proto: 17,
         ttl: 64,
         dscp: 0,
+        ecn: 0,
     });
     key
 }

@@ -240,3 +240,21 @@ fn wildcard_masks_are_omitted() {
     );
     assert!(!rule.pattern[0].has_fields());
 }
+
+#[test]
+fn tos_and_traffic_class_render_as_one_byte() {
+    let text = |m: Item| Rule::ingress().item(m).action(Action::Drop).to_string();
+    // DSCP and ECN exact: the whole byte with `is`.
+    assert!(text(Ipv4Match::any().dscp(46).ecn(1).into()).contains("ipv4 tos is 0xb9 /"));
+    assert!(text(Ipv4Match::any().tos(0xb9).into()).contains("ipv4 tos is 0xb9 /"));
+    // ECN alone, DSCP alone, a partial mask: spec/mask over the byte.
+    assert!(text(Ipv4Match::any().ecn(3).into()).contains("ipv4 tos spec 0x3 tos mask 0x3 /"));
+    assert!(text(Ipv4Match::any().dscp(10).into()).contains("ipv4 tos spec 0x28 tos mask 0xfc /"));
+    assert!(text(Ipv4Match::any().tos_masked(0xb9, 0xf0).into())
+        .contains("ipv4 tos spec 0xb0 tos mask 0xf0 /"));
+    assert!(text(Ipv6Match::any().traffic_class(0x8a).into()).contains("ipv6 tc is 0x8a /"));
+    assert!(text(Ipv6Match::any().ecn_masked(1, 1).dscp(0).into())
+        .contains("ipv6 tc spec 0x1 tc mask 0xfd /"));
+    // A zero mask matches nothing: the item has no field.
+    assert!(text(Ipv4Match::any().tos_masked(0xff, 0).into()).contains("pattern ipv4 / end"));
+}

@@ -7,9 +7,9 @@ use crate::software::MAX_JUMP_DEPTH;
 use crate::{
     Action, Direction, EthHeader, EthMatch, GeneveMatch, GeneveOptKey, GeneveOptMatch, HeaderKey,
     Icmp6Match, IcmpMatch, InPort, Ipv4Header, Ipv4Match, Ipv6Header, Ipv6Match, Item, L3Header,
-    L4Header, MacAddr, MaskBits, Masked, Outcome, PacketKey, Rule, RuleId, SoftwareTable,
-    TableError, TcpMatch, TunnelDecap, TunnelKey, TunnelKind, UdpMatch, VlanHeader, VlanMatch,
-    VxlanMatch,
+    L4Header, MacAddr, MaskBits, Masked, Outcome, OuterIp, PacketKey, Rule, RuleId, SoftwareTable,
+    TableError, TcpMatch, TunnelDecap, TunnelEncap, TunnelKey, TunnelKind, UdpMatch, VlanHeader,
+    VlanMatch, VxlanMatch,
 };
 
 // ---------------------------------------------------------------------------
@@ -43,6 +43,7 @@ fn ref_item(item: &Item, h: &HeaderKey, k: &PacketKey) -> bool {
                     && m(&i.proto, p.proto)
                     && m(&i.ttl, p.ttl)
                     && m(&i.dscp, p.dscp)
+                    && m(&i.ecn, p.ecn)
             }
             _ => false,
         },
@@ -53,6 +54,7 @@ fn ref_item(item: &Item, h: &HeaderKey, k: &PacketKey) -> bool {
                     && m(&i.proto, p.proto)
                     && m(&i.hop_limit, p.hop_limit)
                     && m(&i.dscp, p.dscp)
+                    && m(&i.ecn, p.ecn)
             }
             _ => false,
         },
@@ -224,26 +226,36 @@ fn l3_item() -> BoxedStrategy<Item> {
             masked_ip4(),
             masked_ip4(),
             masked_u8(small(), 0xff),
-            masked_u8(small(), 63)
+            masked_u8(small(), 63),
+            masked_u8(small(), 3)
         )
-            .prop_map(|(s, d, ttl, dscp)| {
+            .prop_map(|(s, d, ttl, dscp, ecn)| {
                 Item::Ipv4(Ipv4Match {
                     src: s,
                     dst: d,
                     proto: None,
                     ttl,
                     dscp,
+                    ecn,
                 })
             }),
-        (masked_ip6(), masked_ip6(), masked_u8(small(), 0xff)).prop_map(|(s, d, hop)| {
-            Item::Ipv6(Ipv6Match {
-                src: s,
-                dst: d,
-                proto: None,
-                hop_limit: hop,
-                dscp: None,
-            })
-        }),
+        (
+            masked_ip6(),
+            masked_ip6(),
+            masked_u8(small(), 0xff),
+            masked_u8(small(), 63),
+            masked_u8(small(), 3)
+        )
+            .prop_map(|(s, d, hop, dscp, ecn)| {
+                Item::Ipv6(Ipv6Match {
+                    src: s,
+                    dst: d,
+                    proto: None,
+                    hop_limit: hop,
+                    dscp,
+                    ecn,
+                })
+            }),
     ]
     .boxed()
 }
@@ -444,22 +456,26 @@ fn header(
 fn l3_key() -> BoxedStrategy<L3Header> {
     prop_oneof![
         Just(L3Header::None),
-        (ip4_pool(), ip4_pool(), small(), small()).prop_map(|(src, dst, ttl, dscp)| L3Header::V4(
-            Ipv4Header {
+        (ip4_pool(), ip4_pool(), small(), small(), small()).prop_map(
+            |(src, dst, ttl, dscp, ecn)| L3Header::V4(Ipv4Header {
                 src,
                 dst,
                 proto: 0,
                 ttl,
-                dscp
-            }
-        )),
-        (ip6_pool(), ip6_pool(), small()).prop_map(|(src, dst, hop)| L3Header::V6(Ipv6Header {
-            src,
-            dst,
-            proto: 0,
-            hop_limit: hop,
-            dscp: 0
-        })),
+                dscp,
+                ecn,
+            })
+        ),
+        (ip6_pool(), ip6_pool(), small(), small(), small()).prop_map(
+            |(src, dst, hop, dscp, ecn)| L3Header::V6(Ipv6Header {
+                src,
+                dst,
+                proto: 0,
+                hop_limit: hop,
+                dscp,
+                ecn,
+            })
+        ),
     ]
     .boxed()
 }
@@ -613,6 +629,7 @@ fn v4_packet(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> PacketKey 
                 proto: 6,
                 ttl: 64,
                 dscp: 0,
+                ecn: 0,
             }),
             L4Header::Tcp {
                 src: sport,
@@ -676,6 +693,7 @@ fn lower_priority_value_wins_and_ties_go_to_first_inserted() {
                 proto: 0,
                 hop_limit: 1,
                 dscp: 0,
+                ecn: 0,
             }),
             L4Header::None,
         ),
@@ -797,6 +815,7 @@ fn tunnel_items_match_outer_tunnel_and_inner() {
                 proto: 17,
                 ttl: 1,
                 dscp: 0,
+                ecn: 0,
             }),
             L4Header::Udp { src: 5, dst: 6081 },
         ),
@@ -882,4 +901,90 @@ fn insert_rejects_invalid_and_foreign_rules_and_ids_are_not_reused() {
     assert_eq!(t.len(), 1);
     assert!(!t.is_empty());
     assert_eq!(t.shape_count(0), 1);
+}
+
+#[test]
+fn ecn_and_dscp_are_matched_as_the_tos_byte() {
+    let mut t = SoftwareTable::new(Direction::Ingress);
+    let ce = t
+        .insert(
+            Rule::ingress()
+                .priority(1)
+                .item(Ipv4Match::any().ecn(3))
+                .action(Action::Queue(1)),
+        )
+        .unwrap();
+    let ef_ect1 = t
+        .insert(
+            Rule::ingress()
+                .priority(0)
+                .item(Ipv4Match::any().tos(0xb9))
+                .action(Action::Queue(2)),
+        )
+        .unwrap();
+    let v6_ect = t
+        .insert(
+            Rule::ingress()
+                .item(Ipv6Match::any().ecn_masked(1, 1))
+                .action(Action::Queue(3)),
+        )
+        .unwrap();
+    let with_tos = |dscp: u8, ecn: u8| {
+        let mut p = v4_packet(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 1, 2);
+        if let L3Header::V4(ip) = &mut p.outer.l3 {
+            ip.dscp = dscp;
+            ip.ecn = ecn;
+        }
+        p
+    };
+    assert_eq!(t.lookup(0, &with_tos(0, 3)), Some(ce));
+    assert_eq!(t.lookup(0, &with_tos(63, 3)), Some(ce));
+    assert_eq!(t.lookup(0, &with_tos(0, 2)), None);
+    assert_eq!(t.lookup(0, &with_tos(46, 1)), Some(ef_ect1));
+    assert_eq!(
+        t.lookup(0, &with_tos(46, 0)),
+        None,
+        "ECN is part of the byte"
+    );
+    assert_eq!(t.lookup(0, &with_tos(47, 1)), None);
+    let v6 = |ecn: u8| PacketKey {
+        outer: header(
+            None,
+            None,
+            L3Header::V6(Ipv6Header {
+                src: Ipv6Addr::LOCALHOST,
+                dst: Ipv6Addr::LOCALHOST,
+                proto: 0,
+                hop_limit: 1,
+                dscp: 10,
+                ecn,
+            }),
+            L4Header::None,
+        ),
+        ..PacketKey::default()
+    };
+    assert_eq!(t.lookup(0, &v6(1)), Some(v6_ect));
+    assert_eq!(t.lookup(0, &v6(3)), Some(v6_ect));
+    assert_eq!(t.lookup(0, &v6(2)), None);
+}
+
+#[test]
+fn encap_sets_the_outer_dscp_and_ecn_from_the_tos_byte() {
+    let mut key = PacketKey::default();
+    let mut encap = TunnelEncap::geneve_v4(
+        MacAddr::ZERO,
+        MacAddr::ZERO,
+        Ipv4Addr::LOCALHOST,
+        Ipv4Addr::LOCALHOST,
+        1,
+        1,
+    );
+    if let OuterIp::V4 { tos, .. } = &mut encap.ip {
+        *tos = 0xb9;
+    }
+    key.apply(&Action::RawEncap(encap));
+    match key.outer.l3 {
+        L3Header::V4(ip) => assert_eq!((ip.dscp, ip.ecn), (46, 1)),
+        other => panic!("{other:?}"),
+    }
 }

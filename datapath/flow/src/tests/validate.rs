@@ -63,6 +63,28 @@ fn item_field_out_of_range() {
         "{e}"
     );
     let e = err(Rule::ingress()
+        .item(Ipv4Match::any().ecn(4))
+        .action(Action::Drop));
+    assert!(
+        matches!(
+            e,
+            RuleError::ItemFieldOutOfRange {
+                field: "ecn",
+                value: 4,
+                max: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = err(Rule::ingress()
+        .item(Ipv6Match::any().ecn_masked(1, 0x07))
+        .action(Action::Drop));
+    assert!(
+        matches!(e, RuleError::ItemFieldOutOfRange { field: "ecn", .. }),
+        "{e}"
+    );
+    let e = err(Rule::ingress()
         .item(Ipv6Match::any().dscp_masked(1, 0xff))
         .action(Action::Drop));
     assert!(
