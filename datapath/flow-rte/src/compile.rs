@@ -30,6 +30,21 @@ pub enum CompileError {
     /// The rule failed [`Rule::validate`].
     #[error("invalid rule: {0}")]
     Invalid(#[from] RuleError),
+    /// An RSS action over every Rx queue compiled without knowing the
+    /// port's queue count (use [`RteRule::compile_for`]).
+    #[error("action {index} (rss) spreads over every Rx queue: compile it for a port (RteRule::compile_for)")]
+    RxQueuesUnknown {
+        /// Action index.
+        index: usize,
+    },
+}
+
+/// What compiling needs to know of the port a rule is created on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortContext {
+    /// Rx queues configured on the port: an RSS action without a queue
+    /// list spreads over `0..rx_queues`, as testpmd builds it.
+    pub rx_queues: u16,
 }
 
 /// A compiled rule: arrays ready for `rte_flow_validate`/`create`, with the
@@ -61,12 +76,33 @@ impl std::fmt::Debug for RteRule {
 }
 
 impl RteRule {
-    /// Validates `rule` and builds its rte_flow arrays.
+    /// Validates `rule` and builds its rte_flow arrays, for any port.
+    ///
+    /// # Errors
+    /// [`CompileError::Invalid`] naming the offending item or action;
+    /// [`CompileError::RxQueuesUnknown`] for RSS over every Rx queue (that
+    /// needs [`RteRule::compile_for`]).
+    pub fn compile(rule: &Rule) -> Result<Self, CompileError> {
+        Self::build(rule, None)
+    }
+
+    /// Validates `rule` and builds its rte_flow arrays for a port described
+    /// by `port`.
     ///
     /// # Errors
     /// [`CompileError::Invalid`] naming the offending item or action.
-    pub fn compile(rule: &Rule) -> Result<Self, CompileError> {
+    pub fn compile_for(rule: &Rule, port: PortContext) -> Result<Self, CompileError> {
+        Self::build(rule, Some(port))
+    }
+
+    fn build(rule: &Rule, port: Option<PortContext>) -> Result<Self, CompileError> {
         rule.validate()?;
+        if port.is_none() {
+            if let Some(index) = all_queues_rss(rule) {
+                return Err(CompileError::RxQueuesUnknown { index });
+            }
+        }
+        let rx_queues = port.map_or(0, |p| p.rx_queues);
         let arena = Bump::with_capacity(ARENA_BYTES);
         let mut shape = Vec::with_capacity(64);
         let mut items = Vec::with_capacity(rule.pattern.len() + 1);
@@ -81,7 +117,7 @@ impl RteRule {
         let mut actions = Vec::with_capacity(rule.actions.len() + 1);
         let mut action_masks = Vec::with_capacity(rule.actions.len() + 1);
         for action in &rule.actions {
-            let (a, m) = compile_action(&arena, action);
+            let (a, m) = compile_action(&arena, action, rx_queues);
             actions.push(a);
             action_masks.push(m);
         }
@@ -144,6 +180,13 @@ impl RteRule {
     pub fn action_types(&self) -> impl Iterator<Item = u32> + '_ {
         self.actions.iter().map(|a| a.type_)
     }
+}
+
+/// The index of an RSS action over every Rx queue, if the rule has one.
+pub(crate) fn all_queues_rss(rule: &Rule) -> Option<usize> {
+    rule.actions
+        .iter()
+        .position(|a| matches!(a, Action::Rss(r) if r.queues.is_none()))
 }
 
 fn attr_of(rule: &Rule) -> sys::rte_flow_attr {
@@ -450,7 +493,11 @@ fn item_type(item: &Item) -> u32 {
 }
 
 /// Builds one action and its template mask (same type, zeroed conf).
-fn compile_action(arena: &Bump, action: &Action) -> (sys::rte_flow_action, sys::rte_flow_action) {
+fn compile_action(
+    arena: &Bump,
+    action: &Action,
+    rx_queues: u16,
+) -> (sys::rte_flow_action, sys::rte_flow_action) {
     let (type_, conf, mask): (u32, *const c_void, *const c_void) = match action {
         Action::Drop => (sys::RTE_FLOW_ACTION_TYPE_DROP, ptr::null(), ptr::null()),
         Action::PopVlan => (
@@ -474,6 +521,8 @@ fn compile_action(arena: &Bump, action: &Action) -> (sys::rte_flow_action, sys::
                 .key
                 .as_deref()
                 .map_or(ptr::null(), |k| arena.alloc_slice_copy(k).as_ptr());
+            // testpmd always points `queue` at its array, even when empty.
+            let queues = r.queue_list(rx_queues);
             let rss = sys::rte_flow_action_rss {
                 func: sys::RTE_ETH_HASH_FUNCTION_DEFAULT,
                 level: r.level,
@@ -482,9 +531,9 @@ fn compile_action(arena: &Bump, action: &Action) -> (sys::rte_flow_action, sys::
                     .key
                     .as_ref()
                     .map_or(0, |k| u32::try_from(k.len()).unwrap_or(u32::MAX)),
-                queue_num: u32::try_from(r.queues.len()).unwrap_or(u32::MAX),
+                queue_num: u32::try_from(queues.len()).unwrap_or(u32::MAX),
                 key,
-                queue: arena.alloc_slice_copy(&r.queues).as_ptr(),
+                queue: arena.alloc_slice_copy(&queues).as_ptr(),
             };
             conf(arena, sys::RTE_FLOW_ACTION_TYPE_RSS, rss)
         }

@@ -19,6 +19,6 @@ pub mod compile;
 pub mod error;
 pub mod table;
 
-pub use compile::{CompileError, RteRule};
+pub use compile::{CompileError, PortContext, RteRule};
 pub use error::{Cause, FlowError};
 pub use table::{FlowApi, FlowCount, FlowHandle, FlowTable, FlowTableConfig};

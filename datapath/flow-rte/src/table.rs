@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use dpuflow_sys as sys;
 
-use super::compile::RteRule;
+use super::compile::{all_queues_rss, PortContext, RteRule};
 use super::error::FlowError;
 use dpuflow_dpdk::{Port, PortHold};
 use dpuflow_flow::{Direction, Rule};
@@ -231,8 +231,8 @@ impl FlowTable {
     /// # Errors
     /// [`FlowError::Compile`] or the PMD's [`FlowError::Dpdk`].
     pub fn validate(&self, rule: &Rule) -> Result<(), FlowError> {
-        let compiled = RteRule::compile(rule)?;
         let port = self.target(rule);
+        let compiled = compile_on(port, rule)?;
         let mut err = error();
         // SAFETY: END-terminated arrays owned by `compiled`, alive for the call.
         let ret = unsafe {
@@ -268,9 +268,9 @@ impl FlowTable {
     /// [`FlowError::Compile`], or the PMD's refusal as [`FlowError::Dpdk`] /
     /// [`FlowError::OpFailed`].
     pub fn insert(&mut self, rule: &Rule) -> Result<FlowHandle, FlowError> {
-        let mut compiled = RteRule::compile(rule)?;
-        compiled.set_age_context(usize::try_from(self.next).unwrap_or(usize::MAX));
         let port = self.target(rule);
+        let mut compiled = compile_on(port, rule)?;
+        compiled.set_age_context(usize::try_from(self.next).unwrap_or(usize::MAX));
         if self.is_async(port) {
             return self.insert_async(port, compiled);
         }
@@ -777,4 +777,32 @@ impl Drop for FlowTable {
             std::mem::forget(op);
         }
     }
+}
+
+/// Compiles `rule` for `port`; only a rule with RSS over every Rx queue
+/// asks the port for its queue count.
+fn compile_on(port: u16, rule: &Rule) -> Result<RteRule, FlowError> {
+    if all_queues_rss(rule).is_none() {
+        return Ok(RteRule::compile(rule)?);
+    }
+    let mut info = sys::rte_eth_dev_info::default();
+    // SAFETY: `port` is a valid port id held by the table; `info` is a
+    // writable rte_eth_dev_info.
+    let ret = unsafe { sys::rte_eth_dev_info_get(port, &mut info) };
+    if ret != 0 {
+        let err = error();
+        return Err(FlowError::from_dpdk(
+            "rte_eth_dev_info_get",
+            port,
+            &err,
+            ret,
+            None,
+        ));
+    }
+    Ok(RteRule::compile_for(
+        rule,
+        PortContext {
+            rx_queues: info.nb_rx_queues,
+        },
+    )?)
 }

@@ -12,8 +12,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use dpuflow_dpdk::{EalBuilder, Mempool, MempoolConfig, Port, PortConfig};
-use dpuflow_flow::Rule;
-use dpuflow_flow_rte::{FlowApi, FlowTable, FlowTableConfig, RteRule};
+use dpuflow_flow::{Action, Item, RssAction, RssType, Rule};
+use dpuflow_flow_rte::{CompileError, FlowApi, FlowTable, FlowTableConfig, PortContext, RteRule};
 use dpuflow_flow_testkit::corpus::corpus;
 use dpuflow_flow_testkit::recorder::{collect, dpuflow_recorder_dump};
 use dpuflow_flow_testkit::testpmd::{parse_records, Record, Testpmd};
@@ -21,31 +21,37 @@ use dpuflow_flow_testkit::testpmd::{parse_records, Record, Testpmd};
 /// testpmd's dumps of every corpus rule, in corpus order.
 fn testpmd_dumps() -> &'static Vec<String> {
     static DUMPS: OnceLock<Vec<String>> = OnceLock::new();
-    DUMPS.get_or_init(|| {
-        let testpmd = Testpmd::find()
-            .expect("dpdk-testpmd must be installed (scripts/setup.sh installs dpdk-dev)");
-        let commands: Vec<String> = corpus()
-            .iter()
-            .flat_map(|r| r.to_testpmd_commands(0))
-            .collect();
-        let run = testpmd.run(&commands).unwrap_or_else(|e| panic!("{e}"));
-        let dumps: Vec<String> = run
-            .records
-            .into_iter()
-            .filter(|r| r.kind() == "create")
-            .map(|r| r.dump)
-            .collect();
-        assert_eq!(
-            dumps.len(),
-            corpus().len(),
-            "one recorded create per corpus rule"
-        );
-        dumps
-    })
+    DUMPS.get_or_init(|| testpmd_parse(&corpus()))
 }
 
+/// The arrays testpmd's parser builds for `rules` (one create each), with
+/// [`Testpmd::RX_QUEUES`] Rx queues per port.
+fn testpmd_parse(rules: &[Rule]) -> Vec<String> {
+    let testpmd = Testpmd::find()
+        .expect("dpdk-testpmd must be installed (scripts/setup.sh installs dpdk-dev)");
+    let commands: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.to_testpmd_commands(0))
+        .collect();
+    let run = testpmd.run(&commands).unwrap_or_else(|e| panic!("{e}"));
+    let dumps: Vec<String> = run
+        .records
+        .into_iter()
+        .filter(|r| r.kind() == "create")
+        .map(|r| r.dump)
+        .collect();
+    assert_eq!(dumps.len(), rules.len(), "one recorded create per rule");
+    dumps
+}
+
+/// The port testpmd creates the rules on.
+const TESTPMD_PORT: PortContext = PortContext {
+    rx_queues: Testpmd::RX_QUEUES,
+};
+
 fn our_dump(rule: &Rule) -> String {
-    let compiled = RteRule::compile(rule).unwrap_or_else(|e| panic!("{rule}: {e}"));
+    let compiled =
+        RteRule::compile_for(rule, TESTPMD_PORT).unwrap_or_else(|e| panic!("{rule}: {e}"));
     collect(|buf, len| {
         // SAFETY: END-terminated arrays owned by `compiled`; `buf` has `len`
         // writable bytes (or is NULL with len 0), as collect guarantees.
@@ -81,7 +87,10 @@ fn without_attr(dumps: &[String]) -> Vec<String> {
 }
 
 fn assert_same_as(label: &str, ours: &[String], theirs: &[String]) {
-    let rules = corpus();
+    assert_rules_same_as(label, &corpus(), ours, theirs);
+}
+
+fn assert_rules_same_as(label: &str, rules: &[Rule], ours: &[String], theirs: &[String]) {
     assert_eq!(ours.len(), theirs.len(), "{label}: number of rules");
     let mismatches: Vec<String> = rules
         .iter()
@@ -107,6 +116,47 @@ fn corpus_covers_at_least_60_rules() {
 fn compiled_arrays_equal_testpmd_parser_for_the_whole_corpus() {
     let ours: Vec<String> = corpus().iter().map(our_dump).collect();
     assert_same("compiled", &ours);
+}
+
+/// Every `rss types` token testpmd accepts, one rule each, plus the
+/// omitted-types and omitted-queues forms: the `types` bits (groups
+/// included) and queue lists testpmd builds equal ours.
+#[test]
+fn every_rss_type_token_equals_testpmd() {
+    let rss = |a: RssAction| {
+        Rule::ingress()
+            .item(Item::eth())
+            .action(Action::Rss(a.level(1)))
+    };
+    let mut rules: Vec<Rule> = RssType::ALL
+        .iter()
+        .map(|t| rss(RssAction::queues([1, 2]).types([*t])))
+        .collect();
+    rules.push(rss(RssAction::all_queues()));
+    rules.push(rss(RssAction::all_queues().types([])));
+    rules.push(rss(RssAction::queues([3])));
+    let theirs = testpmd_parse(&rules);
+    let ours: Vec<String> = rules.iter().map(our_dump).collect();
+    assert_rules_same_as("rss types", &rules, &ours, &theirs);
+    // The all-queues form lists queues 0..RX_QUEUES, as testpmd does.
+    let all = ours.len() - 3;
+    assert!(
+        ours[all].contains("queue_num=4 queues=0,1,2,3"),
+        "{}",
+        ours[all]
+    );
+}
+
+#[test]
+fn all_queues_rss_needs_the_port() {
+    let rule = Rule::ingress()
+        .item(Item::eth())
+        .actions([Action::Count, Action::Rss(RssAction::all_queues())]);
+    assert!(matches!(
+        RteRule::compile(&rule),
+        Err(CompileError::RxQueuesUnknown { index: 1 })
+    ));
+    assert!(RteRule::compile_for(&rule, PortContext { rx_queues: 2 }).is_ok());
 }
 
 #[test]
@@ -173,7 +223,10 @@ fn child_installs_corpus_through_flow_tables() {
     )
     .expect("pool");
     let mut port = Port::by_name(&eal, "net_null0").expect("port");
+    // As many Rx queues as testpmd's ports: RSS over every queue spreads
+    // over the same list.
     let cfg = PortConfig {
+        rx_queues: Testpmd::RX_QUEUES,
         rx_desc: 128,
         tx_desc: 128,
         ..PortConfig::default()

@@ -44,7 +44,7 @@ mod flatkey;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, ActionKind, RssAction, RssType};
+pub use action::{Action, ActionKind, RssAction, RssType, RTE_ETH_RSS_IP};
 pub use field::{MacAddr, MaskBits, Masked};
 pub use item::{
     EthMatch, GeneveMatch, GeneveOptMatch, Icmp6Match, IcmpMatch, Ipv4Match, Ipv6Match, Item,

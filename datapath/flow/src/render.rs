@@ -32,9 +32,11 @@
 //! * `tag` data is host order; its `index` is always `index is N`
 //!   (mask 0xff). `meta data` and `mark id` are host order.
 //!
-//! Actions always spell out every configuration field: `rss` renders
-//! `level L types .. end queues .. end [key 0x..]` (func DEFAULT, `types
-//! end` = 0), `count` has a zeroed `rte_flow_action_count` conf, `drop` /
+//! Actions spell out their configuration: `rss` renders `level L [types ..
+//! end] [queues .. end] [key 0x..]` (func DEFAULT; `types end` = 0). A
+//! field the model leaves `None` is omitted and testpmd fills in its
+//! default: types `RTE_ETH_RSS_IP`, queues `0..nb_rxq` (every Rx queue),
+//! no key. `count` has a zeroed `rte_flow_action_count` conf, `drop` /
 //! `of_pop_vlan` / `dec_ttl` have a NULL conf.
 //!
 //! Raw encap/decap data live in testpmd's global buffers, filled by `set
@@ -262,15 +264,21 @@ fn geneve_opt_text(s: &mut String, o: &GeneveOptMatch) {
 }
 
 fn rss_text(r: &RssAction) -> String {
-    let mut s = format!("rss level {} types", r.level);
-    for t in &r.types {
-        let _ = write!(s, " {}", t.testpmd_name());
+    let mut s = format!("rss level {}", r.level);
+    if let Some(types) = &r.types {
+        s.push_str(" types");
+        for t in types {
+            let _ = write!(s, " {}", t.testpmd_name());
+        }
+        s.push_str(" end");
     }
-    s.push_str(" end queues");
-    for q in &r.queues {
-        let _ = write!(s, " {q}");
+    if let Some(queues) = &r.queues {
+        s.push_str(" queues");
+        for q in queues {
+            let _ = write!(s, " {q}");
+        }
+        s.push_str(" end");
     }
-    s.push_str(" end");
     if let Some(key) = &r.key {
         s.push_str(" key 0x");
         for b in key {

@@ -728,10 +728,14 @@ fn check_action_ranges(index: usize, action: &Action) -> Result<(), RuleError> {
 }
 
 fn check_rss(index: usize, rss: &RssAction) -> Result<(), RuleError> {
-    if rss.queues.is_empty() {
+    // `None` = every Rx queue of the port.
+    let Some(queues) = &rss.queues else {
+        return check_rss_key(index, rss);
+    };
+    if queues.is_empty() {
         return Err(RuleError::EmptyRssQueues { index });
     }
-    let n = u64::try_from(rss.queues.len()).unwrap_or(u64::MAX);
+    let n = u64::try_from(queues.len()).unwrap_or(u64::MAX);
     action_range(
         index,
         ActionKind::Rss,
@@ -739,6 +743,10 @@ fn check_rss(index: usize, rss: &RssAction) -> Result<(), RuleError> {
         n,
         RSS_MAX_QUEUES as u64,
     )?;
+    check_rss_key(index, rss)
+}
+
+fn check_rss_key(index: usize, rss: &RssAction) -> Result<(), RuleError> {
     match &rss.key {
         Some(k) if k.is_empty() || k.len() > RSS_MAX_KEY_LEN => Err(RuleError::InvalidRssKey {
             index,

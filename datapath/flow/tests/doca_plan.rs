@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use dpuflow_flow::action::{Action, ActionKind};
+use dpuflow_flow::action::{Action, ActionKind, RssAction, RssType};
 use dpuflow_flow::doca::plan::{
     Be16, Be32, DecTtl, DocaDomain, DocaMapError, DocaMode, DocaPipeType, DocaPlan, EncapIp,
     EncapTun, Field, FwdPlan, GeneveOptionMatch, GeneveOptionWord, GeneveParserSpec, L3Match,
@@ -98,13 +98,24 @@ fn expected_gaps() -> Vec<(usize, DocaMapError)> {
         (66, action_gap(0, A::Rss, U::RssSrcDstOnly)),
         // NIC Rx: match on a mark set by an earlier group.
         (69, item_gap(0, I::Mark, U::MarkMatch)),
+        // RSS over every Rx queue: DOCA lists the queues.
+        (79, action_gap(0, A::Rss, U::RssAllQueues)),
+        (80, action_gap(1, A::Rss, U::RssAllQueues)),
+        // RSS on SCTP (DOCA hashes IP addresses and TCP/UDP ports only).
+        (81, action_gap(0, A::Rss, U::RssType(RssType::Sctp))),
+        // RSS `all` with its own key.
+        (82, action_gap(0, A::Rss, U::RssKey)),
+        // (83: listed queues, testpmd's default types: maps.)
+        (84, action_gap(1, A::Rss, U::RssAllQueues)),
+        // RSS on L4 ports without a protocol (`port`).
+        (85, action_gap(0, A::Rss, U::RssType(RssType::Port))),
     ]
 }
 
 #[test]
 fn corpus_maps_except_the_documented_gaps() {
     let rules = corpus();
-    assert_eq!(rules.len(), 79);
+    assert_eq!(rules.len(), 86);
     let mut failures = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         match DocaPlan::from_rule(rule) {
@@ -121,7 +132,7 @@ fn corpus_maps_except_the_documented_gaps() {
         }
     }
     assert_eq!(failures, expected_gaps());
-    assert_eq!(rules.len() - failures.len(), 67);
+    assert_eq!(rules.len() - failures.len(), 68);
 }
 
 #[test]
@@ -143,16 +154,11 @@ fn mapped_corpus_rules_cover_every_kind_but_the_gaps() {
         .filter(|k| !actions.contains(k))
         .collect();
     assert_eq!(missing_items, [ItemKind::PortRepresentor, ItemKind::Mark]);
-    // Each corpus RSS rule hits an RSS gap (TCP+UDP, key, dst-only) and the
-    // only meter rule fails on its QinQ push; `queue_rss_and_age` and
-    // `meter_maps_to_a_shared_meter` cover both kinds.
+    // The only meter rule fails on its QinQ push;
+    // `meter_maps_to_a_shared_meter` covers meters.
     assert_eq!(
         missing_actions,
-        [
-            ActionKind::Rss,
-            ActionKind::PortRepresentor,
-            ActionKind::Meter
-        ]
+        [ActionKind::PortRepresentor, ActionKind::Meter]
     );
 }
 
@@ -765,15 +771,11 @@ fn queue_rss_and_age() {
     let rss = Rule::ingress()
         .item(Item::eth())
         .item(Item::ipv4())
-        .action(Action::Rss(dpuflow_flow::action::RssAction {
-            queues: vec![0, 1],
-            key: None,
-            types: vec![
-                dpuflow_flow::action::RssType::Ipv4,
-                dpuflow_flow::action::RssType::Ipv4Udp,
-            ],
-            level: 2,
-        }));
+        .action(Action::Rss(
+            RssAction::queues([0, 1])
+                .types([RssType::Ipv4, RssType::Ipv4Udp])
+                .level(2),
+        ));
     assert_eq!(
         plan(&rss).fwd,
         FwdPlan::Rss(RssPlan {
@@ -781,6 +783,52 @@ fn queue_rss_and_age() {
             outer_flags: RssFlags::default(),
             inner_flags: RssFlags::IPV4 | RssFlags::UDP,
         })
+    );
+}
+
+/// testpmd's default RSS types (`types` omitted, RTE_ETH_RSS_IP) and the
+/// type groups map to DOCA's IPv4/IPv6 (+ TCP or UDP) bits.
+#[test]
+fn rss_default_types_and_groups() {
+    assert_eq!(
+        corpus_plan(83).fwd,
+        FwdPlan::Rss(RssPlan {
+            queues: vec![2, 3],
+            outer_flags: RssFlags::IPV4 | RssFlags::IPV6,
+            inner_flags: RssFlags::default(),
+        })
+    );
+    let rss = |a: RssAction| {
+        DocaPlan::from_rule(&Rule::ingress().item(Item::eth()).action(Action::Rss(a)))
+            .map(|p| p.fwd)
+    };
+    assert_eq!(
+        rss(RssAction::queues([0]).types([RssType::Tcp])),
+        Ok(FwdPlan::Rss(RssPlan {
+            queues: vec![0],
+            outer_flags: RssFlags::IPV4 | RssFlags::IPV6 | RssFlags::TCP,
+            inner_flags: RssFlags::default(),
+        }))
+    );
+    assert_eq!(
+        rss(RssAction::queues([0]).types([RssType::Ipv6UdpEx]).level(2)),
+        Ok(FwdPlan::Rss(RssPlan {
+            queues: vec![0],
+            outer_flags: RssFlags::default(),
+            inner_flags: RssFlags::IPV6 | RssFlags::UDP,
+        }))
+    );
+    assert_eq!(
+        rss(RssAction::queues([0]).types([RssType::Tcp, RssType::Udp])),
+        Err(action_gap(0, ActionKind::Rss, Unsupported::RssTcpAndUdp))
+    );
+    assert_eq!(
+        rss(RssAction::queues([0]).types([RssType::All])),
+        Err(action_gap(
+            0,
+            ActionKind::Rss,
+            Unsupported::RssType(RssType::All)
+        ))
     );
 }
 

@@ -108,6 +108,7 @@ pub fn corpus() -> Vec<Rule> {
     out.extend(slow_path());
     out.extend(nic_domain());
     out.extend(tos_and_traffic_class());
+    out.extend(rss_forms());
     out
 }
 
@@ -713,35 +714,30 @@ fn slow_path() -> Vec<Rule> {
 
 /// NIC-domain rules on the proxy port (ingress to the app, egress from it).
 fn nic_domain() -> Vec<Rule> {
-    let rss = RssAction {
-        queues: vec![0, 1, 2, 3],
-        key: None,
-        types: vec![RssType::Ipv4, RssType::Ipv4Tcp, RssType::Ipv4Udp],
-        level: 0,
-    };
-    let rss6 = RssAction {
-        queues: vec![4, 5],
-        key: Some((0u8..40).map(|b| b.wrapping_mul(37) ^ 0x6d).collect()),
-        types: vec![
+    let rss =
+        RssAction::queues([0, 1, 2, 3]).types([RssType::Ipv4, RssType::Ipv4Tcp, RssType::Ipv4Udp]);
+    let rss6 = RssAction::queues([4, 5])
+        .types([
             RssType::Ipv6,
             RssType::Ipv6Tcp,
             RssType::Ipv6Udp,
             RssType::L3SrcOnly,
             RssType::L4SrcOnly,
-        ],
-        level: 1,
-    };
-    let rss_inner = RssAction {
-        queues: vec![6, 7],
-        key: None,
-        types: vec![
+        ])
+        .key(
+            (0u8..40)
+                .map(|b| b.wrapping_mul(37) ^ 0x6d)
+                .collect::<Vec<u8>>(),
+        )
+        .level(1);
+    let rss_inner = RssAction::queues([6, 7])
+        .types([
             RssType::Ipv4Other,
             RssType::Ipv6Other,
             RssType::L3DstOnly,
             RssType::L4DstOnly,
-        ],
-        level: 2,
-    };
+        ])
+        .level(2);
     vec![
         Rule::ingress()
             .item(Item::eth())
@@ -858,5 +854,86 @@ fn tos_and_traffic_class() -> Vec<Rule> {
             .item(Item::eth())
             .item(Ipv6Match::any().ecn_masked(1, 1).dscp(0))
             .actions([Action::Count, Action::Queue(2)]),
+    ]
+}
+
+/// RSS as users write it in testpmd: type groups, every Rx queue (no
+/// `queues` list), testpmd's default types (no `types`), the PMD's default
+/// (`types end`).
+fn rss_forms() -> Vec<Rule> {
+    vec![
+        // `rss / end`: every queue, types RTE_ETH_RSS_IP.
+        Rule::ingress()
+            .priority(6)
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .action(Action::Rss(RssAction::all_queues())),
+        // Groups over every queue: TCP and UDP ports of IPv4 and IPv6.
+        Rule::ingress()
+            .priority(6)
+            .item(Item::eth())
+            .item(Item::ipv6())
+            .actions([
+                Action::Count,
+                Action::Rss(RssAction::all_queues().types([
+                    RssType::Ip,
+                    RssType::Tcp,
+                    RssType::Udp,
+                ])),
+            ]),
+        // Groups over listed queues, inner headers.
+        Rule::ingress()
+            .priority(6)
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .item(UdpMatch::any().dst_port(VXLAN_UDP_PORT))
+            .item(Item::vxlan())
+            .action(Action::Rss(
+                RssAction::queues([1, 3])
+                    .types([RssType::Ip, RssType::Sctp, RssType::Tunnel])
+                    .level(2),
+            )),
+        // `all`, with its own key, over listed queues.
+        Rule::ingress()
+            .priority(7)
+            .item(Item::eth())
+            .action(Action::Rss(
+                RssAction::queues([0, 1])
+                    .types([RssType::All])
+                    .key(vec![0x5a; 40]),
+            )),
+        // Listed queues, testpmd's default types (`types` omitted).
+        Rule::ingress()
+            .priority(7)
+            .item(Item::eth())
+            .item(Item::ipv6())
+            .item(Item::udp())
+            .action(Action::Rss(RssAction::queues([2, 3]))),
+        // `types end`: the PMD's default hash, every queue.
+        Rule::ingress()
+            .priority(7)
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .item(Item::tcp())
+            .actions([
+                Action::Mark(3),
+                Action::Rss(RssAction::all_queues().types([])),
+            ]),
+        // Single fields testpmd names only individually.
+        Rule::ingress()
+            .priority(8)
+            .item(Item::eth())
+            .item(Item::ipv6())
+            .action(Action::Rss(RssAction::queues([0, 1, 2, 3]).types([
+                RssType::Ipv6Ex,
+                RssType::Ipv6TcpEx,
+                RssType::Ipv6UdpEx,
+                RssType::Ipv4Frag,
+                RssType::Ipv6Frag,
+                RssType::Port,
+                RssType::Eth,
+                RssType::L2SrcOnly,
+                RssType::L3Pre64,
+            ]))),
     ]
 }

@@ -188,6 +188,10 @@ pub struct Testpmd {
 }
 
 impl Testpmd {
+    /// Rx (and Tx) queues per port (`--rxq`/`--txq`): an `rss` action
+    /// without `queues` spreads over `0..RX_QUEUES`.
+    pub const RX_QUEUES: u16 = 4;
+
     /// testpmd found by [`find_testpmd`] with [`crate::RECORDER_PRELOAD_SO`].
     pub fn find() -> Option<Self> {
         find_testpmd().map(|p| Self::new(p, crate::RECORDER_PRELOAD_SO))
@@ -195,7 +199,7 @@ impl Testpmd {
 
     /// A given testpmd binary and recorder shared object, default arguments.
     pub fn new(program: impl Into<PathBuf>, preload: impl Into<PathBuf>) -> Self {
-        let strings = |a: &[&str]| a.iter().map(|s| (*s).to_string()).collect();
+        let strings = |a: &[&str]| a.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
         Testpmd {
             program: program.into(),
             preload: preload.into(),
@@ -210,14 +214,14 @@ impl Testpmd {
                 "--vdev",
                 "net_null1",
             ]),
-            app_args: strings(&[
-                "-i",
-                "--total-num-mbufs",
-                "8192",
-                "--disable-link-check",
-                "--rxq=4",
-                "--txq=4",
-            ]),
+            app_args: [
+                strings(&["-i", "--total-num-mbufs", "8192", "--disable-link-check"]),
+                vec![
+                    format!("--rxq={}", Self::RX_QUEUES),
+                    format!("--txq={}", Self::RX_QUEUES),
+                ],
+            ]
+            .concat(),
             timeout: Duration::from_secs(120),
         }
     }

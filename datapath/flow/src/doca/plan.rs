@@ -1040,6 +1040,12 @@ pub enum Unsupported {
     /// RSS level above 2.
     #[error("DOCA RSS hashes outer (level 0/1) or inner (level 2) headers only")]
     RssLevel,
+    /// RSS over every Rx queue without a list.
+    #[error("a DOCA RSS forward lists its queues; the plan does not know the port's Rx queue count (give the RSS action its queues)")]
+    RssAllQueues,
+    /// An RSS hash field DOCA has no bit for.
+    #[error("enum doca_rss_type hashes IPv4/IPv6 addresses and TCP/UDP ports only, not testpmd's {}", .0.testpmd_name())]
+    RssType(RssType),
     /// RSS restricted to source-only / destination-only fields.
     #[error("enum doca_rss_type has no l3/l4 src-only or dst-only bits")]
     RssSrcDstOnly,
@@ -1592,26 +1598,21 @@ fn rss_plan(rss: &RssAction) -> Result<RssPlan, Unsupported> {
     if rss.key.is_some() {
         return Err(Unsupported::RssKey);
     }
-    let mut flags = RssFlags::default();
-    for t in &rss.types {
-        flags = flags
-            | match t {
-                RssType::Ipv4 | RssType::Ipv4Other => RssFlags::IPV4,
-                RssType::Ipv4Tcp => RssFlags::IPV4 | RssFlags::TCP,
-                RssType::Ipv4Udp => RssFlags::IPV4 | RssFlags::UDP,
-                RssType::Ipv6 | RssType::Ipv6Other => RssFlags::IPV6,
-                RssType::Ipv6Tcp => RssFlags::IPV6 | RssFlags::TCP,
-                RssType::Ipv6Udp => RssFlags::IPV6 | RssFlags::UDP,
-                RssType::L3SrcOnly
-                | RssType::L3DstOnly
-                | RssType::L4SrcOnly
-                | RssType::L4DstOnly => return Err(Unsupported::RssSrcDstOnly),
-            };
-    }
-    if rss.types.is_empty() {
-        // rte_flow `types 0` = the PMD default; mlx5's is RTE_ETH_RSS_IP.
-        flags = RssFlags::IPV4 | RssFlags::IPV6;
-    }
+    let queues = rss.queues.clone().ok_or(Unsupported::RssAllQueues)?;
+    let ip = RssFlags::IPV4 | RssFlags::IPV6;
+    let flags = match &rss.types {
+        // testpmd's default (`types` omitted) is RTE_ETH_RSS_IP; rte_flow
+        // `types 0` is the PMD default, mlx5's is RTE_ETH_RSS_IP too.
+        None => ip,
+        Some(types) if types.is_empty() => ip,
+        Some(types) => {
+            let mut flags = RssFlags::default();
+            for t in types {
+                flags = flags | rss_flags(*t)?;
+            }
+            flags
+        }
+    };
     if flags.contains(RssFlags::TCP | RssFlags::UDP) {
         return Err(Unsupported::RssTcpAndUdp);
     }
@@ -1621,9 +1622,31 @@ fn rss_plan(rss: &RssAction) -> Result<RssPlan, Unsupported> {
         (flags, RssFlags::default())
     };
     Ok(RssPlan {
-        queues: rss.queues.clone(),
+        queues,
         outer_flags,
         inner_flags,
+    })
+}
+
+/// The DOCA RSS bits of one testpmd RSS type (IPv4/IPv6 addresses, TCP or
+/// UDP ports; fragments and IPv6 extension headers hash on the same
+/// fields).
+fn rss_flags(t: RssType) -> Result<RssFlags, Unsupported> {
+    let (v4, v6) = (RssFlags::IPV4, RssFlags::IPV6);
+    Ok(match t {
+        RssType::Ip => v4 | v6,
+        RssType::Tcp => v4 | v6 | RssFlags::TCP,
+        RssType::Udp => v4 | v6 | RssFlags::UDP,
+        RssType::Ipv4 | RssType::Ipv4Frag | RssType::Ipv4Other => v4,
+        RssType::Ipv4Tcp => v4 | RssFlags::TCP,
+        RssType::Ipv4Udp => v4 | RssFlags::UDP,
+        RssType::Ipv6 | RssType::Ipv6Frag | RssType::Ipv6Other | RssType::Ipv6Ex => v6,
+        RssType::Ipv6Tcp | RssType::Ipv6TcpEx => v6 | RssFlags::TCP,
+        RssType::Ipv6Udp | RssType::Ipv6UdpEx => v6 | RssFlags::UDP,
+        RssType::L3SrcOnly | RssType::L3DstOnly | RssType::L4SrcOnly | RssType::L4DstOnly => {
+            return Err(Unsupported::RssSrcDstOnly)
+        }
+        other => return Err(Unsupported::RssType(other)),
     })
 }
 

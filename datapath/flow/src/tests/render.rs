@@ -135,12 +135,10 @@ fn tunnel_items_and_icmp6() {
 
 #[test]
 fn every_action_spelling() {
-    let rss = RssAction {
-        queues: vec![0, 1],
-        key: Some(vec![0xab, 0xcd]),
-        types: vec![RssType::Ipv4Tcp, RssType::L4DstOnly],
-        level: 1,
-    };
+    let rss = RssAction::queues([0, 1])
+        .types([RssType::Ipv4Tcp, RssType::L4DstOnly])
+        .key(vec![0xab, 0xcd])
+        .level(1);
     let actions = vec![
         Action::Count,
         Action::Rss(rss),
@@ -257,4 +255,84 @@ fn tos_and_traffic_class_render_as_one_byte() {
         .contains("ipv6 tc spec 0x1 tc mask 0xfd /"));
     // A zero mask matches nothing: the item has no field.
     assert!(text(Ipv4Match::any().tos_masked(0xff, 0).into()).contains("pattern ipv4 / end"));
+}
+
+#[test]
+fn rss_omits_what_testpmd_defaults() {
+    let text = |a: RssAction| Rule::ingress().action(Action::Rss(a)).to_string();
+    assert_eq!(
+        text(RssAction::all_queues()),
+        "group 0 priority 0 ingress pattern end actions rss level 0 / end"
+    );
+    assert!(
+        text(RssAction::all_queues().types([RssType::Ip, RssType::Tcp, RssType::Udp]))
+            .contains("actions rss level 0 types ip tcp udp end / end")
+    );
+    assert!(text(RssAction::queues([2, 3]).level(2))
+        .contains("actions rss level 2 queues 2 3 end / end"));
+    assert!(text(RssAction::all_queues().types([])).contains("actions rss level 0 types end / end"));
+    assert!(
+        text(RssAction::queues([0]).types([RssType::All, RssType::Sctp]))
+            .contains("rss level 0 types all sctp end queues 0 end /")
+    );
+}
+
+#[test]
+fn rss_type_bits_follow_dpdk_22_11() {
+    use crate::RTE_ETH_RSS_IP;
+    let bits = |t: &[RssType]| {
+        RssAction::all_queues()
+            .types(t.iter().copied())
+            .types_bits()
+    };
+    // Omitted types: testpmd's rss_hf default.
+    assert_eq!(RssAction::all_queues().types_bits(), RTE_ETH_RSS_IP);
+    assert_eq!(RTE_ETH_RSS_IP, 0xa38c);
+    assert_eq!(bits(&[]), 0);
+    assert_eq!(bits(&[RssType::Ip]), RTE_ETH_RSS_IP);
+    // Groups are the union of their members.
+    assert_eq!(
+        bits(&[RssType::Tcp]),
+        bits(&[RssType::Ipv4Tcp, RssType::Ipv6Tcp, RssType::Ipv6TcpEx])
+    );
+    assert_eq!(
+        bits(&[RssType::Udp]),
+        bits(&[RssType::Ipv4Udp, RssType::Ipv6Udp, RssType::Ipv6UdpEx])
+    );
+    assert_eq!(
+        bits(&[RssType::Sctp]),
+        bits(&[RssType::Ipv4Sctp, RssType::Ipv6Sctp])
+    );
+    assert_eq!(
+        bits(&[RssType::Tunnel]),
+        bits(&[RssType::Vxlan, RssType::Geneve, RssType::Nvgre])
+    );
+    assert_eq!(
+        bits(&[RssType::Vlan]),
+        bits(&[RssType::SVlan, RssType::CVlan])
+    );
+    let all = bits(&[RssType::All]);
+    for t in [
+        RssType::Ip,
+        RssType::Tcp,
+        RssType::Udp,
+        RssType::Sctp,
+        RssType::Vlan,
+    ] {
+        assert_eq!(
+            all & bits(&[t]),
+            bits(&[t]),
+            "all includes {}",
+            t.testpmd_name()
+        );
+    }
+    assert_eq!(
+        all & bits(&[RssType::Tunnel]),
+        0,
+        "testpmd's all has no tunnel bits"
+    );
+    // Every token is distinct.
+    let names: std::collections::BTreeSet<_> =
+        RssType::ALL.iter().map(|t| t.testpmd_name()).collect();
+    assert_eq!(names.len(), RssType::ALL.len());
 }

@@ -2,8 +2,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
     Action, ActionKind, DecapTunnel, Direction, EthMatch, GeneveMatch, GeneveOptMatch, Icmp6Match,
-    IcmpMatch, IpVersion, Ipv4Match, Ipv6Match, Item, ItemKind, MacAddr, Masked, RssAction, Rule,
-    RuleError, TunnelDecap, TunnelEncap, UdpMatch, VlanMatch,
+    IcmpMatch, IpVersion, Ipv4Match, Ipv6Match, Item, ItemKind, MacAddr, Masked, RssAction,
+    RssType, Rule, RuleError, TunnelDecap, TunnelEncap, UdpMatch, VlanMatch,
 };
 
 fn err(rule: Rule) -> RuleError {
@@ -457,11 +457,7 @@ fn fate_rules() {
             direction: Direction::Transfer
         }
     );
-    let rss = RssAction {
-        queues: vec![0],
-        ..RssAction::default()
-    };
-    let e = err(Rule::transfer().action(Action::Rss(rss)));
+    let e = err(Rule::transfer().action(Action::Rss(RssAction::queues([0]))));
     assert!(
         matches!(
             e,
@@ -491,30 +487,29 @@ fn fate_rules() {
 
 #[test]
 fn rss_checks() {
-    let e = err(Rule::ingress().action(Action::Rss(RssAction::default())));
+    let e = err(Rule::ingress().action(Action::Rss(RssAction::queues([]))));
     assert_eq!(e, RuleError::EmptyRssQueues { index: 0 });
-    let rss = RssAction {
-        queues: vec![0],
-        key: Some(vec![]),
-        ..RssAction::default()
-    };
+    // Every Rx queue, testpmd's default types, the PMD's default types.
+    for ok in [
+        RssAction::all_queues(),
+        RssAction::default(),
+        RssAction::all_queues().types([]),
+        RssAction::all_queues().types([RssType::All]).level(2),
+    ] {
+        assert_eq!(Rule::ingress().action(Action::Rss(ok)).validate(), Ok(()));
+    }
+    let rss = RssAction::queues([0]).key(vec![]);
     assert_eq!(
         err(Rule::ingress().action(Action::Rss(rss))),
         RuleError::InvalidRssKey { index: 0, len: 0 }
     );
-    let rss = RssAction {
-        queues: vec![0],
-        key: Some(vec![0; 65]),
-        ..RssAction::default()
-    };
+    // The key is checked when the queues are omitted too.
+    let rss = RssAction::all_queues().key(vec![0; 65]);
     assert_eq!(
         err(Rule::ingress().action(Action::Rss(rss))),
         RuleError::InvalidRssKey { index: 0, len: 65 }
     );
-    let rss = RssAction {
-        queues: (0..129).collect(),
-        ..RssAction::default()
-    };
+    let rss = RssAction::queues(0..129);
     assert!(matches!(
         err(Rule::ingress().action(Action::Rss(rss))),
         RuleError::ActionFieldOutOfRange { .. }
