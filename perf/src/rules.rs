@@ -34,8 +34,8 @@ use dpuflow_flow::tunnel::{
 use dpuflow_flow::{
     Action, DecapTunnel, Direction, EthHeader, EthMatch, GeneveMatch, GeneveOptKey, GeneveOption,
     HeaderKey, IpVersion, Ipv4Header, Ipv4Match, Item, L3Header, L4Header, MacAddr, Masked,
-    PacketKey, Rule, RuleId, SoftwareTable, TcpMatch, TunnelDecap, TunnelEncap, TunnelKey,
-    TunnelKind, UdpMatch,
+    PacketKey, RawDecap, Rule, RuleId, SoftwareTable, TcpMatch, TunnelDecap, TunnelEncap,
+    TunnelKey, TunnelKind, UdpMatch,
 };
 use dpuflow_flow_rte::{FlowApi, FlowHandle, FlowTable, FlowTableConfig, RteRule};
 use dpuflow_sys as sys;
@@ -325,11 +325,11 @@ fn rule(i: usize) -> Rule {
             .item(EthMatch::any().dst(pod_mac(j)))
             .actions([
                 Action::Count,
-                Action::RawDecap(TunnelDecap {
+                Action::RawDecap(RawDecap::Headers(TunnelDecap {
                     vlan: false,
                     ip: IpVersion::V4,
                     tunnel: DecapTunnel::Geneve { option_words: 2 },
-                }),
+                })),
                 Action::RepresentedPort(vf_rep(j)),
             ]),
         _ => Rule::transfer()

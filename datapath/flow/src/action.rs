@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::field::MacAddr;
-use super::tunnel::{TunnelDecap, TunnelEncap};
+use super::tunnel::{RawDecap, TunnelEncap};
 
 /// Most queues of one RSS action (testpmd's `ACTION_RSS_QUEUE_NUM`).
 pub const RSS_MAX_QUEUES: usize = 128;
@@ -462,7 +462,7 @@ pub enum Action {
     /// Push the tunnel headers.
     RawEncap(TunnelEncap),
     /// Remove the tunnel headers.
-    RawDecap(TunnelDecap),
+    RawDecap(RawDecap),
     /// Push a VLAN tag with this TPID (must be followed by `SetVlanVid`).
     PushVlan {
         /// TPID, 0x8100 or 0x88a8.

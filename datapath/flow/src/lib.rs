@@ -58,6 +58,7 @@ pub use packet::{
 pub use rule::{Attributes, Direction, Rule};
 pub use software::{Classification, Outcome, RuleId, SoftwareTable, TableError};
 pub use tunnel::{
-    DecapTunnel, EncapTunnel, GeneveOption, IpVersion, OuterIp, TunnelDecap, TunnelEncap, VlanTag,
+    DecapTunnel, EncapTunnel, GeneveOption, IpVersion, OuterIp, RawDecap, TunnelDecap, TunnelEncap,
+    VlanTag,
 };
 pub use validate::RuleError;

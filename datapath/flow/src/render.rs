@@ -75,6 +75,7 @@ impl Rule {
         let mut out = Vec::with_capacity(3);
         for action in &self.actions {
             if let Action::RawDecap(d) = action {
+                // `set raw_decap 0 end_set` for an empty buffer.
                 out.push(set_raw("raw_decap", &d.layers()));
             }
         }

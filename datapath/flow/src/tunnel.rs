@@ -459,6 +459,42 @@ impl TunnelDecap {
     }
 }
 
+/// What a `RawDecap` action removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RawDecap {
+    /// These outer headers: the action's data is their template
+    /// ([`TunnelDecap::decap_bytes`]), its size the number of bytes removed.
+    Headers(TunnelDecap),
+    /// The outer headers the rule's pattern already fixes, up to and
+    /// including its geneve/vxlan item: an empty buffer (testpmd `set
+    /// raw_decap 0 end_set`, `rte_flow_action_raw_decap.size` 0), so the
+    /// PMD takes the headers from the pattern.
+    Matched,
+}
+
+impl RawDecap {
+    /// The header layers of the buffer, outermost first (none for
+    /// [`RawDecap::Matched`]).
+    pub fn layers(&self) -> Vec<HeaderLayer> {
+        match self {
+            RawDecap::Headers(d) => d.layers(),
+            RawDecap::Matched => Vec::new(),
+        }
+    }
+
+    /// The bytes given as `rte_flow_action_raw_decap.data` (empty for
+    /// [`RawDecap::Matched`]).
+    pub fn decap_bytes(&self) -> Vec<u8> {
+        layers_bytes(&self.layers())
+    }
+}
+
+impl From<TunnelDecap> for RawDecap {
+    fn from(d: TunnelDecap) -> Self {
+        RawDecap::Headers(d)
+    }
+}
+
 /// One header of an encapsulation, with every byte it serializes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HeaderLayer {

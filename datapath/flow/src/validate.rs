@@ -27,7 +27,7 @@ use super::item::{
 };
 use super::rule::{Direction, Rule};
 use super::tunnel::{
-    DecapTunnel, EncapTunnel, IpVersion, TunnelDecap, TunnelEncap, ETHER_TYPE_IPV4,
+    DecapTunnel, EncapTunnel, IpVersion, RawDecap, TunnelDecap, TunnelEncap, ETHER_TYPE_IPV4,
     ETHER_TYPE_IPV6, ETHER_TYPE_QINQ, ETHER_TYPE_VLAN, GENEVE_OPT_MAX_WORDS, IPPROTO_ICMP,
     IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
 };
@@ -722,7 +722,7 @@ fn check_action_ranges(index: usize, action: &Action) -> Result<(), RuleError> {
         ),
         Action::Rss(rss) => check_rss(index, rss),
         Action::RawEncap(e) => check_encap(index, e),
-        Action::RawDecap(d) => check_decap(index, d),
+        Action::RawDecap(RawDecap::Headers(d)) => check_decap(index, d),
         _ => Ok(()),
     }
 }
@@ -852,13 +852,17 @@ fn check_tunnel_action(
                 .shape
                 .tunnel
                 .ok_or(RuleError::DecapWithoutTunnelMatch { index })?;
-            let same = matches!(
-                (matched, d.tunnel),
-                (ItemKind::Geneve, DecapTunnel::Geneve { .. })
-                    | (ItemKind::Vxlan, DecapTunnel::Vxlan)
-            );
-            if !same || walk.shape.outer.l3.is_some_and(|v| v != d.ip) {
-                return Err(RuleError::DecapTunnelMismatch { index, matched });
+            // An empty buffer (`RawDecap::Matched`) removes what the
+            // pattern matched; a header template must describe it.
+            if let RawDecap::Headers(d) = d {
+                let same = matches!(
+                    (matched, d.tunnel),
+                    (ItemKind::Geneve, DecapTunnel::Geneve { .. })
+                        | (ItemKind::Vxlan, DecapTunnel::Vxlan)
+                );
+                if !same || walk.shape.outer.l3.is_some_and(|v| v != d.ip) {
+                    return Err(RuleError::DecapTunnelMismatch { index, matched });
+                }
             }
             walk.decap = Some(index);
             walk.vlan_present = walk.shape.inner.vlan;

@@ -17,7 +17,7 @@ use dpuflow_flow::item::{
 };
 use dpuflow_flow::rule::Rule;
 use dpuflow_flow::tunnel::{
-    DecapTunnel, GeneveOption, IpVersion, TunnelDecap, TunnelEncap, OVN_GENEVE_CLASS,
+    DecapTunnel, GeneveOption, IpVersion, RawDecap, TunnelDecap, TunnelEncap, OVN_GENEVE_CLASS,
     OVN_GENEVE_TYPE,
 };
 use dpuflow_flow_testkit::corpus::{corpus, vf_rep, UPLINK};
@@ -115,7 +115,7 @@ fn expected_gaps() -> Vec<(usize, DocaMapError)> {
 #[test]
 fn corpus_maps_except_the_documented_gaps() {
     let rules = corpus();
-    assert_eq!(rules.len(), 86);
+    assert_eq!(rules.len(), 88);
     let mut failures = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         match DocaPlan::from_rule(rule) {
@@ -132,7 +132,7 @@ fn corpus_maps_except_the_documented_gaps() {
         }
     }
     assert_eq!(failures, expected_gaps());
-    assert_eq!(rules.len() - failures.len(), 68);
+    assert_eq!(rules.len() - failures.len(), 70);
 }
 
 #[test]
@@ -334,11 +334,11 @@ fn uplink_decap_to_vf() -> Rule {
         .item(EthMatch::any().dst(POD_MAC))
         .actions([
             Action::Count,
-            Action::RawDecap(TunnelDecap {
+            Action::RawDecap(RawDecap::Headers(TunnelDecap {
                 vlan: false,
                 ip: IpVersion::V4,
                 tunnel: DecapTunnel::Geneve { option_words: 2 },
-            }),
+            })),
             Action::RepresentedPort(vf_rep(1)),
         ])
 }
@@ -784,6 +784,27 @@ fn queue_rss_and_age() {
             inner_flags: RssFlags::IPV4 | RssFlags::UDP,
         })
     );
+}
+
+/// A raw decap with an empty buffer (the pattern fixes the headers) is
+/// DOCA's plain L2 decap, like one with a header template.
+#[test]
+fn decap_of_the_matched_headers() {
+    for (index, vf) in [(86, 4), (87, 5)] {
+        let p = corpus_plan(index);
+        assert_eq!(
+            p.actions.decap,
+            corpus_plan(49).actions.decap,
+            "rule {index}"
+        );
+        assert!(p.actions.decap.is_some(), "rule {index}");
+        assert_eq!(
+            p.fwd,
+            FwdPlan::Port {
+                port_id: vf_rep(vf)
+            }
+        );
+    }
 }
 
 /// testpmd's default RSS types (`types` omitted, RTE_ETH_RSS_IP) and the

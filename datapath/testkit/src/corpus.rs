@@ -22,8 +22,8 @@ use dpuflow_flow::item::{
 };
 use dpuflow_flow::rule::Rule;
 use dpuflow_flow::tunnel::{
-    DecapTunnel, GeneveOption, IpVersion, TunnelDecap, TunnelEncap, GENEVE_PROTO_ETHERNET,
-    GENEVE_UDP_PORT, OVN_GENEVE_CLASS, OVN_GENEVE_TYPE, VXLAN_UDP_PORT,
+    DecapTunnel, GeneveOption, IpVersion, RawDecap, TunnelDecap, TunnelEncap,
+    GENEVE_PROTO_ETHERNET, GENEVE_UDP_PORT, OVN_GENEVE_CLASS, OVN_GENEVE_TYPE, VXLAN_UDP_PORT,
 };
 
 /// Ethdev port id of the uplink representor.
@@ -109,6 +109,7 @@ pub fn corpus() -> Vec<Rule> {
     out.extend(nic_domain());
     out.extend(tos_and_traffic_class());
     out.extend(rss_forms());
+    out.extend(decap_what_was_matched());
     out
 }
 
@@ -547,7 +548,7 @@ fn geneve_ingress() -> Vec<Rule> {
                 .item(EthMatch::any().dst(pod_mac(10 + u8::try_from(n).unwrap_or(0))))
                 .actions([
                     Action::Count,
-                    Action::RawDecap(geneve_decap_opt()),
+                    Action::RawDecap(RawDecap::Headers(geneve_decap_opt())),
                     Action::RepresentedPort(vf_rep(n)),
                 ]),
         );
@@ -563,7 +564,7 @@ fn geneve_ingress() -> Vec<Rule> {
             .item(Ipv4Match::any().src(pod_ip(50)))
             .item(TcpMatch::any().src_port(8080))
             .actions([
-                Action::RawDecap(geneve_decap_opt()),
+                Action::RawDecap(RawDecap::Headers(geneve_decap_opt())),
                 Action::SetIpv4Src(WEB_VIP),
                 Action::SetTpSrc(80),
                 Action::DecTtl,
@@ -577,7 +578,7 @@ fn geneve_ingress() -> Vec<Rule> {
             .pattern(geneve_outer_v4())
             .item(GeneveMatch::any().vni_masked(0x10, 0xf0))
             .actions([
-                Action::RawDecap(TunnelDecap::geneve_v4()),
+                Action::RawDecap(RawDecap::Headers(TunnelDecap::geneve_v4())),
                 Action::SetMeta {
                     data: 0x10,
                     mask: 0xf0,
@@ -597,11 +598,11 @@ fn geneve_ingress() -> Vec<Rule> {
             .item(Item::eth())
             .item(Ipv6Match::any().dst(pod_ip6(0x22)))
             .actions([
-                Action::RawDecap(TunnelDecap {
+                Action::RawDecap(RawDecap::Headers(TunnelDecap {
                     vlan: false,
                     ip: IpVersion::V6,
                     tunnel: DecapTunnel::Geneve { option_words: 2 },
-                }),
+                })),
                 Action::SetIpv6Dst(pod_ip6(0x23)),
                 Action::RepresentedPort(vf_rep(1)),
             ]),
@@ -616,11 +617,11 @@ fn geneve_ingress() -> Vec<Rule> {
             .item(UdpMatch::any().dst_port(GENEVE_UDP_PORT))
             .item(GeneveMatch::any().vni(9))
             .actions([
-                Action::RawDecap(TunnelDecap {
+                Action::RawDecap(RawDecap::Headers(TunnelDecap {
                     vlan: true,
                     ip: IpVersion::V4,
                     tunnel: DecapTunnel::Geneve { option_words: 0 },
-                }),
+                })),
                 Action::RepresentedPort(vf_rep(3)),
             ]),
     );
@@ -647,7 +648,7 @@ fn vxlan_and_vlan() -> Vec<Rule> {
             .item(Item::ipv4())
             .item(Item::udp())
             .actions([
-                Action::RawDecap(TunnelDecap::vxlan_v4()),
+                Action::RawDecap(RawDecap::Headers(TunnelDecap::vxlan_v4())),
                 Action::Count,
                 Action::RepresentedPort(vf_rep(3)),
             ]),
@@ -935,5 +936,34 @@ fn rss_forms() -> Vec<Rule> {
                 RssType::L2SrcOnly,
                 RssType::L3Pre64,
             ]))),
+    ]
+}
+
+/// Raw decap with an empty buffer: the pattern fixes the removed headers.
+fn decap_what_was_matched() -> Vec<Rule> {
+    vec![
+        Rule::transfer()
+            .group(2)
+            .priority(1)
+            .pattern(geneve_outer_v4())
+            .item(GeneveMatch::any().vni(11))
+            .item(EthMatch::any().dst(pod_mac(14)))
+            .actions([
+                Action::Count,
+                Action::RawDecap(RawDecap::Matched),
+                Action::RepresentedPort(vf_rep(4)),
+            ]),
+        Rule::transfer()
+            .group(3)
+            .priority(1)
+            .item(Item::eth())
+            .item(Ipv6Match::any().dst(LOCAL_TEP6))
+            .item(UdpMatch::any().dst_port(VXLAN_UDP_PORT))
+            .item(VxlanMatch::any().vni(4097))
+            .actions([
+                Action::RawDecap(RawDecap::Matched),
+                Action::SetMacDst(pod_mac(15)),
+                Action::RepresentedPort(vf_rep(5)),
+            ]),
     ]
 }

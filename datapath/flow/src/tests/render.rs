@@ -2,8 +2,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
     Action, EthMatch, GeneveMatch, GeneveOptMatch, GeneveOption, Icmp6Match, IcmpMatch, Ipv4Match,
-    Ipv6Match, Item, MacAddr, Masked, RssAction, RssType, Rule, TcpMatch, TunnelDecap, TunnelEncap,
-    UdpMatch, VlanMatch, VxlanMatch,
+    Ipv6Match, Item, MacAddr, Masked, RawDecap, RssAction, RssType, Rule, TcpMatch, TunnelDecap,
+    TunnelEncap, UdpMatch, VlanMatch, VxlanMatch,
 };
 
 #[test]
@@ -202,7 +202,7 @@ fn encap_and_decap_commands_precede_flow_create() {
         .item(UdpMatch::any().dst_port(6081))
         .item(GeneveMatch::any().vni(7))
         .actions([
-            Action::RawDecap(TunnelDecap::geneve_v4()),
+            Action::RawDecap(RawDecap::Headers(TunnelDecap::geneve_v4())),
             Action::RawEncap(encap),
             Action::RepresentedPort(0),
         ]);
@@ -335,4 +335,31 @@ fn rss_type_bits_follow_dpdk_22_11() {
     let names: std::collections::BTreeSet<_> =
         RssType::ALL.iter().map(|t| t.testpmd_name()).collect();
     assert_eq!(names.len(), RssType::ALL.len());
+}
+
+#[test]
+fn decap_of_the_matched_headers_sets_an_empty_buffer() {
+    let rule = Rule::transfer()
+        .item(Item::eth())
+        .item(Item::ipv4())
+        .item(Item::udp())
+        .item(Item::vxlan())
+        .actions([
+            Action::RawDecap(RawDecap::Matched),
+            Action::RepresentedPort(2),
+        ]);
+    assert_eq!(
+        rule.to_testpmd_commands(0),
+        vec![
+            "set raw_decap 0 end_set".to_string(),
+            "flow create 0 group 0 priority 0 transfer pattern eth / ipv4 / udp / vxlan / end \
+             actions raw_decap index 0 / represented_port ethdev_port_id 2 / end"
+                .to_string(),
+        ]
+    );
+    assert!(RawDecap::Matched.decap_bytes().is_empty());
+    assert_eq!(
+        RawDecap::from(TunnelDecap::vxlan_v4()).decap_bytes(),
+        TunnelDecap::vxlan_v4().decap_bytes()
+    );
 }

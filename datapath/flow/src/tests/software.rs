@@ -7,9 +7,9 @@ use crate::software::MAX_JUMP_DEPTH;
 use crate::{
     Action, Direction, EthHeader, EthMatch, GeneveMatch, GeneveOptKey, GeneveOptMatch, HeaderKey,
     Icmp6Match, IcmpMatch, InPort, Ipv4Header, Ipv4Match, Ipv6Header, Ipv6Match, Item, L3Header,
-    L4Header, MacAddr, MaskBits, Masked, Outcome, OuterIp, PacketKey, Rule, RuleId, SoftwareTable,
-    TableError, TcpMatch, TunnelDecap, TunnelEncap, TunnelKey, TunnelKind, UdpMatch, VlanHeader,
-    VlanMatch, VxlanMatch,
+    L4Header, MacAddr, MaskBits, Masked, Outcome, OuterIp, PacketKey, RawDecap, Rule, RuleId,
+    SoftwareTable, TableError, TcpMatch, TunnelDecap, TunnelEncap, TunnelKey, TunnelKind, UdpMatch,
+    VlanHeader, VlanMatch, VxlanMatch,
 };
 
 // ---------------------------------------------------------------------------
@@ -394,8 +394,10 @@ fn candidate_actions() -> BoxedStrategy<Vec<Action>> {
         mac_pool().prop_map(Action::SetMacDst),
         Just(Action::DecTtl),
         Just(Action::PopVlan),
-        Just(Action::RawDecap(TunnelDecap::geneve_v4())),
-        Just(Action::RawDecap(TunnelDecap::vxlan_v4())),
+        Just(Action::RawDecap(
+            RawDecap::Headers(TunnelDecap::geneve_v4())
+        )),
+        Just(Action::RawDecap(RawDecap::Headers(TunnelDecap::vxlan_v4()))),
     ];
     prop::collection::vec(one, 0..4).boxed()
 }
@@ -793,7 +795,7 @@ fn tunnel_items_match_outer_tunnel_and_inner() {
                 })
                 .item(EthMatch::any().dst(MacAddr::new(2, 0, 0, 0, 0, 9)))
                 .actions([
-                    Action::RawDecap(TunnelDecap::geneve_v4()),
+                    Action::RawDecap(RawDecap::Headers(TunnelDecap::geneve_v4())),
                     Action::RepresentedPort(4),
                 ]),
         )
@@ -987,4 +989,54 @@ fn encap_sets_the_outer_dscp_and_ecn_from_the_tos_byte() {
         L3Header::V4(ip) => assert_eq!((ip.dscp, ip.ecn), (46, 1)),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn decap_of_the_matched_headers_exposes_the_inner_packet() {
+    let mut t = SoftwareTable::new(Direction::Transfer);
+    t.insert(
+        Rule::transfer()
+            .item(Item::eth())
+            .item(Item::ipv4())
+            .item(Item::udp())
+            .item(GeneveMatch::any().vni(11))
+            .actions([Action::RawDecap(RawDecap::Matched), Action::Jump(1)]),
+    )
+    .unwrap();
+    let to_pod = t
+        .insert(
+            Rule::transfer()
+                .group(1)
+                .item(Ipv4Match::any().dst(Ipv4Addr::new(10, 244, 1, 14)))
+                .action(Action::RepresentedPort(4)),
+        )
+        .unwrap();
+    let inner = v4_packet(
+        Ipv4Addr::new(10, 244, 2, 5),
+        Ipv4Addr::new(10, 244, 1, 14),
+        1,
+        2,
+    );
+    let mut p = v4_packet(
+        Ipv4Addr::new(192, 168, 100, 11),
+        Ipv4Addr::new(192, 168, 100, 10),
+        49152,
+        6081,
+    );
+    p.outer.l4 = L4Header::Udp {
+        src: 49152,
+        dst: 6081,
+    };
+    p.tunnel = Some(TunnelKey {
+        kind: TunnelKind::Geneve,
+        vni: 11,
+        protocol: 0x6558,
+        option: None,
+    });
+    p.inner = inner.outer;
+    let c = t.classify(&p);
+    assert_eq!(c.outcome(), Outcome::Terminal);
+    assert_eq!(c.rule_ids().last(), Some(to_pod));
+    assert_eq!(c.key().tunnel, None);
+    assert_eq!(c.key().outer, inner.outer);
 }

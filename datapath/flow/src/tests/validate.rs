@@ -2,8 +2,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{
     Action, ActionKind, DecapTunnel, Direction, EthMatch, GeneveMatch, GeneveOptMatch, Icmp6Match,
-    IcmpMatch, IpVersion, Ipv4Match, Ipv6Match, Item, ItemKind, MacAddr, Masked, RssAction,
-    RssType, Rule, RuleError, TunnelDecap, TunnelEncap, UdpMatch, VlanMatch,
+    IcmpMatch, IpVersion, Ipv4Match, Ipv6Match, Item, ItemKind, MacAddr, Masked, RawDecap,
+    RssAction, RssType, Rule, RuleError, TunnelDecap, TunnelEncap, UdpMatch, VlanMatch,
 };
 
 fn err(rule: Rule) -> RuleError {
@@ -602,10 +602,13 @@ fn action_field_out_of_range() {
 
 #[test]
 fn tunnel_action_checks() {
-    let decap = Action::RawDecap(TunnelDecap::geneve_v4());
+    let decap = Action::RawDecap(RawDecap::Headers(TunnelDecap::geneve_v4()));
     let e = err(l4_udp().actions([decap.clone(), Action::Drop]));
     assert_eq!(e, RuleError::DecapWithoutTunnelMatch { index: 0 });
-    let e = err(geneve_rule().actions([Action::RawDecap(TunnelDecap::vxlan_v4()), Action::Drop]));
+    let e = err(geneve_rule().actions([
+        Action::RawDecap(RawDecap::Headers(TunnelDecap::vxlan_v4())),
+        Action::Drop,
+    ]));
     assert_eq!(
         e,
         RuleError::DecapTunnelMismatch {
@@ -618,7 +621,7 @@ fn tunnel_action_checks() {
         ip: IpVersion::V6,
         tunnel: DecapTunnel::Geneve { option_words: 0 },
     };
-    let e = err(geneve_rule().actions([Action::RawDecap(v6), Action::Drop]));
+    let e = err(geneve_rule().actions([Action::RawDecap(RawDecap::Headers(v6)), Action::Drop]));
     assert_eq!(
         e,
         RuleError::DecapTunnelMismatch {
@@ -708,7 +711,7 @@ fn rewrite_needs_matching_header() {
         .actions([Action::DecTtl, Action::Drop]));
     assert_eq!(e, RuleError::DecTtlWithoutL3Match { index: 0 });
     // After decap, rewrites apply to the inner stack.
-    let decap = Action::RawDecap(TunnelDecap::geneve_v4());
+    let decap = Action::RawDecap(RawDecap::Headers(TunnelDecap::geneve_v4()));
     let e = err(geneve_rule().actions([
         decap.clone(),
         Action::SetIpv4Dst(Ipv4Addr::LOCALHOST),
@@ -787,5 +790,42 @@ fn error_messages_name_index_and_kind() {
     assert_eq!(
         e.to_string(),
         "action 1 (queue) is a second fate after action 0 (drop)"
+    );
+}
+
+#[test]
+fn decap_of_the_matched_headers_needs_a_tunnel_item() {
+    let matched = Action::RawDecap(RawDecap::Matched);
+    let e = err(Rule::transfer()
+        .item(Item::eth())
+        .item(Item::ipv4())
+        .item(Item::udp())
+        .actions([matched.clone(), Action::Drop]));
+    assert_eq!(e, RuleError::DecapWithoutTunnelMatch { index: 0 });
+    // Any matched tunnel and IP version: the pattern fixes the headers.
+    for (ip, tunnel) in [
+        (Item::ipv4(), Item::geneve()),
+        (Item::ipv6(), Item::vxlan()),
+    ] {
+        let rule = Rule::transfer()
+            .item(Item::eth())
+            .item(ip)
+            .item(Item::udp())
+            .item(tunnel)
+            .actions([matched.clone(), Action::Drop]);
+        assert_eq!(rule.validate(), Ok(()));
+    }
+    let e = err(Rule::transfer()
+        .item(Item::eth())
+        .item(Item::ipv4())
+        .item(Item::udp())
+        .item(Item::vxlan())
+        .actions([matched.clone(), matched, Action::Drop]));
+    assert_eq!(
+        e,
+        RuleError::DuplicateAction {
+            index: 1,
+            kind: ActionKind::RawDecap
+        }
     );
 }
