@@ -1,6 +1,6 @@
 //! Compiles a [`Rule`] into the `rte_flow_attr` + item + action arrays that
 //! rte_flow reads, exactly as testpmd's flow parser would build them from
-//! [`Rule::to_testpmd_commands`] (proven by the recorder cross-check).
+//! [`Rule::to_testpmd`] (proven by the recorder cross-check).
 //!
 //! Every spec, mask and conf lives in one bump arena owned by the
 //! [`RteRule`]; DPDK may read them for as long as the `RteRule` lives. The

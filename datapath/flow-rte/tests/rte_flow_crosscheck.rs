@@ -29,10 +29,7 @@ fn testpmd_dumps() -> &'static Vec<String> {
 fn testpmd_parse(rules: &[Rule]) -> Vec<String> {
     let testpmd = Testpmd::find()
         .expect("dpdk-testpmd must be installed (scripts/setup.sh installs dpdk-dev)");
-    let commands: Vec<String> = rules
-        .iter()
-        .flat_map(|r| r.to_testpmd_commands(0))
-        .collect();
+    let commands: Vec<String> = rules.iter().flat_map(|r| r.to_testpmd(0)).collect();
     let run = testpmd.run(&commands).unwrap_or_else(|e| panic!("{e}"));
     let dumps: Vec<String> = run
         .records

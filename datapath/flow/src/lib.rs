@@ -6,9 +6,10 @@
 //!   (`Rule::transfer().group(1).item(..).action(..)`).
 //! * [`Rule::validate`] rejects rules no backend could install, with a
 //!   [`RuleError`] naming the offending item/action index and kind.
-//! * [`Rule::to_testpmd`] / [`Rule::to_testpmd_commands`] render exact DPDK
-//!   22.11 testpmd syntax; see [`render`] for the mask conventions the
-//!   rte_flow compiler must mirror byte for byte.
+//! * [`Rule::to_testpmd`] renders every DPDK 22.11 testpmd command a rule
+//!   needs ([`TestpmdCommands`]: `set raw_*` buffers, then `flow create`);
+//!   see [`render`] for the mask conventions the rte_flow compiler must
+//!   mirror byte for byte.
 //! * [`TunnelEncap::encap_bytes`] / [`TunnelDecap::decap_bytes`] build the
 //!   raw encap/decap headers (identical to what testpmd's `set raw_encap`
 //!   builds).
@@ -55,6 +56,7 @@ pub use packet::{
     EthHeader, GeneveOptKey, HeaderKey, InPort, Ipv4Header, Ipv6Header, L3Header, L4Header,
     PacketKey, TunnelKey, TunnelKind, VlanHeader,
 };
+pub use render::TestpmdCommands;
 pub use rule::{Attributes, Direction, Rule};
 pub use software::{Classification, Outcome, RuleId, SoftwareTable, TableError};
 pub use tunnel::{

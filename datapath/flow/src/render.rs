@@ -41,7 +41,7 @@
 //!
 //! Raw encap/decap data live in testpmd's global buffers, filled by `set
 //! raw_encap 0 ... / end_set` and `set raw_decap 0 ... / end_set`;
-//! [`Rule::to_testpmd_commands`] emits those before the `flow create` line,
+//! [`Rule::to_testpmd`] emits those before the `flow create` line,
 //! which references them as `raw_decap index 0` / `raw_encap index 0`.
 //! Every header field is spelled out so testpmd's defaults (a NULL spec is
 //! replaced by the default mask!) never kick in; the bytes testpmd builds
@@ -60,37 +60,86 @@ use super::tunnel::HeaderLayer;
 /// Index of testpmd's raw encap/decap buffers used by the rendering.
 pub const RAW_BUFFER_INDEX: u16 = 0;
 
-impl Rule {
-    /// The `flow create <port_id> ...` line.
-    ///
-    /// Rules with `RawEncap`/`RawDecap` reference testpmd's raw buffer 0:
-    /// use [`Rule::to_testpmd_commands`] to get the `set raw_*` commands too.
-    pub fn to_testpmd(&self, port_id: u16) -> String {
-        format!("flow create {port_id} {self}")
+/// Every testpmd command one rule needs, in the order to run them: the
+/// `set raw_decap 0 ...` / `set raw_encap 0 ...` buffers its `raw_decap` /
+/// `raw_encap` actions reference, then its `flow create` line. `Display`
+/// prints them one per line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TestpmdCommands {
+    lines: Vec<String>,
+}
+
+impl TestpmdCommands {
+    /// The commands, one per entry, `flow create` last.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
     }
 
-    /// The `set raw_decap` / `set raw_encap` commands this rule needs
-    /// (buffer 0), followed by its `flow create` line.
-    pub fn to_testpmd_commands(&self, port_id: u16) -> Vec<String> {
-        let mut out = Vec::with_capacity(3);
+    /// The commands as string slices.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.lines.iter().map(String::as_str)
+    }
+
+    /// The `flow create <port> ...` line (the last command).
+    pub fn flow_create(&self) -> &str {
+        self.lines.last().map_or("", String::as_str)
+    }
+}
+
+impl fmt::Display for TestpmdCommands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, line) in self.lines.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(line)?;
+        }
+        Ok(())
+    }
+}
+
+impl IntoIterator for TestpmdCommands {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.lines.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a TestpmdCommands {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.lines.iter()
+    }
+}
+
+impl Rule {
+    /// Every testpmd command that creates this rule on `port_id`: the
+    /// `set raw_decap` / `set raw_encap` buffers (index 0) its raw
+    /// decap/encap actions reference, then `flow create <port_id> ...`.
+    pub fn to_testpmd(&self, port_id: u16) -> TestpmdCommands {
+        let mut lines = Vec::with_capacity(3);
         for action in &self.actions {
             if let Action::RawDecap(d) = action {
                 // `set raw_decap 0 end_set` for an empty buffer.
-                out.push(set_raw("raw_decap", &d.layers()));
+                lines.push(set_raw("raw_decap", &d.layers()));
             }
         }
         for action in &self.actions {
             if let Action::RawEncap(e) = action {
-                out.push(set_raw("raw_encap", &e.layers()));
+                lines.push(set_raw("raw_encap", &e.layers()));
             }
         }
-        out.push(self.to_testpmd(port_id));
-        out
+        lines.push(format!("flow create {port_id} {self}"));
+        TestpmdCommands { lines }
     }
 }
 
-/// `group G priority P <direction> pattern ... / end actions ... / end`,
-/// i.e. the `flow create` line without the `flow create <port>` prefix.
+/// `group G priority P <direction> pattern ... / end actions ... / end`:
+/// the rule in testpmd's syntax for messages and logs. It is not a command
+/// (no `flow create <port>`, and raw encap/decap actions name buffers it
+/// does not fill): [`Rule::to_testpmd`] gives the commands.
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let a = &self.attr;

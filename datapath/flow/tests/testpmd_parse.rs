@@ -15,7 +15,7 @@ use dpuflow_flow_testkit::corpus::corpus;
 /// the flow create line, and a marker.
 fn script(i: usize, rule: &Rule) -> String {
     let mut s = String::new();
-    for cmd in rule.to_testpmd_commands(0) {
+    for cmd in rule.to_testpmd(0) {
         let is_create = cmd.starts_with("flow create");
         s.push_str(&cmd);
         s.push('\n');

@@ -13,11 +13,12 @@ fn brief_example() {
         .item(Ipv4Match::any().src_prefix(Ipv4Addr::new(10, 0, 0, 0), 24))
         .item(UdpMatch::any().dst_port(4789))
         .actions([Action::Count, Action::Queue(3)]);
-    assert_eq!(
-        rule.to_testpmd(0),
-        "flow create 0 group 0 priority 0 ingress pattern eth / ipv4 src spec 10.0.0.0 src mask 255.255.255.0 / udp dst is 4789 / end actions count / queue index 3 / end"
-    );
-    assert_eq!(rule.to_testpmd_commands(0), vec![rule.to_testpmd(0)]);
+    let cmds = rule.to_testpmd(0);
+    let create = "flow create 0 group 0 priority 0 ingress pattern eth / ipv4 src spec 10.0.0.0 src mask 255.255.255.0 / udp dst is 4789 / end actions count / queue index 3 / end";
+    // No raw buffer: the flow create line is the only command.
+    assert_eq!(cmds.lines(), [create]);
+    assert_eq!(cmds.flow_create(), create);
+    assert_eq!(cmds.to_string(), create);
 }
 
 #[test]
@@ -27,7 +28,10 @@ fn display_is_flow_create_without_port() {
         rule.to_string(),
         "group 3 priority 7 egress pattern end actions drop / end"
     );
-    assert_eq!(rule.to_testpmd(5), format!("flow create 5 {rule}"));
+    assert_eq!(
+        rule.to_testpmd(5).to_string(),
+        format!("flow create 5 {rule}")
+    );
 }
 
 #[test]
@@ -59,7 +63,7 @@ fn masked_fields_use_spec_and_mask_full_fields_use_is() {
         .item(TcpMatch::any().dst_port(443).flags_masked(0x12, 0x12))
         .actions([Action::Count, Action::RepresentedPort(0)]);
     assert_eq!(
-        rule.to_testpmd(0),
+        rule.to_testpmd(0).to_string(),
         "flow create 0 group 1 priority 2 transfer pattern represented_port ethdev_port_id is 3 / \
          eth dst spec 01:00:00:00:00:00 dst mask 01:00:00:00:00:00 type is 0x8100 / \
          vlan vid is 100 pcp spec 4 pcp mask 4 inner_type is 0x86dd / \
@@ -206,10 +210,8 @@ fn encap_and_decap_commands_precede_flow_create() {
             Action::RawEncap(encap),
             Action::RepresentedPort(0),
         ]);
-    let cmds = rule.to_testpmd_commands(0);
-    assert_eq!(
-        cmds,
-        vec![
+    let cmds = rule.to_testpmd(0);
+    let expected = [
             "set raw_decap 0 eth dst is 00:00:00:00:00:00 src is 00:00:00:00:00:00 type is 0x0800 / \
              ipv4 version_ihl is 0x45 tos is 0 fragment_offset is 0x0000 ttl is 0 proto is 17 src is 0.0.0.0 dst is 0.0.0.0 / \
              udp src is 0 dst is 6081 / geneve vni is 0 protocol is 0x6558 optlen is 0 / end_set"
@@ -222,8 +224,12 @@ fn encap_and_decap_commands_precede_flow_create() {
             "flow create 0 group 0 priority 0 transfer pattern eth / ipv4 / udp dst is 6081 / geneve vni is 7 / end \
              actions raw_decap index 0 / raw_encap index 0 / represented_port ethdev_port_id 0 / end"
                 .to_string(),
-        ]
-    );
+    ];
+    assert_eq!(cmds.lines(), expected);
+    // Display prints every command, one per line: nothing to forget.
+    assert_eq!(cmds.to_string(), expected.join("\n"));
+    assert_eq!(cmds.flow_create(), expected[2]);
+    assert_eq!(cmds.into_iter().collect::<Vec<_>>(), expected);
 }
 
 #[test]
@@ -349,13 +355,10 @@ fn decap_of_the_matched_headers_sets_an_empty_buffer() {
             Action::RepresentedPort(2),
         ]);
     assert_eq!(
-        rule.to_testpmd_commands(0),
-        vec![
-            "set raw_decap 0 end_set".to_string(),
-            "flow create 0 group 0 priority 0 transfer pattern eth / ipv4 / udp / vxlan / end \
-             actions raw_decap index 0 / represented_port ethdev_port_id 2 / end"
-                .to_string(),
-        ]
+        rule.to_testpmd(0).to_string(),
+        "set raw_decap 0 end_set\n\
+         flow create 0 group 0 priority 0 transfer pattern eth / ipv4 / udp / vxlan / end \
+         actions raw_decap index 0 / represented_port ethdev_port_id 2 / end"
     );
     assert!(RawDecap::Matched.decap_bytes().is_empty());
     assert_eq!(
