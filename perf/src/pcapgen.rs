@@ -3,43 +3,35 @@
 use std::path::Path;
 use std::time::Duration;
 
+use etherparse::PacketBuilder;
 use pcap_file::pcap::{PcapPacket, PcapWriter};
 
 use crate::Error;
 
-/// An Ethernet/IPv4/UDP frame of `len` bytes (>= 60, no FCS) for flow `flow`:
-/// source IP and UDP ports vary with the flow.
-pub fn udp_frame(flow: u32, len: usize) -> Vec<u8> {
-    let len = len.max(60);
-    let mut f = vec![0u8; len];
-    f[0..6].copy_from_slice(&[0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x05]);
-    f[6..12].copy_from_slice(&[0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x06]);
-    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-    let ip_len = u16::try_from(len - 14).unwrap_or(u16::MAX);
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
-    f[22] = 64;
-    f[23] = 17;
-    let src = 0x0a00_0000 | (flow & 0x00ff_ffff);
-    f[26..30].copy_from_slice(&src.to_be_bytes());
-    f[30..34].copy_from_slice(&[10, 244, 1, 5]);
-    let csum = ipv4_checksum(&f[14..34]);
-    f[24..26].copy_from_slice(&csum.to_be_bytes());
-    f[34..36].copy_from_slice(&(1024 + (flow % 50_000) as u16).to_be_bytes());
-    f[36..38].copy_from_slice(&8080u16.to_be_bytes());
-    f[38..40].copy_from_slice(&(ip_len - 20).to_be_bytes());
-    f
-}
+/// Destination MAC of every frame.
+const DST_MAC: [u8; 6] = [0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x05];
+/// Source MAC of every frame.
+const SRC_MAC: [u8; 6] = [0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x06];
+/// Ethernet + IPv4 + UDP headers.
+const HEADERS: usize = 14 + 20 + 8;
+/// The longest frame whose IPv4 total length still fits 16 bits.
+const MAX_FRAME: usize = 14 + u16::MAX as usize;
 
-fn ipv4_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = header
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+/// An Ethernet/IPv4/UDP frame of `len` bytes (60 to 65549, no FCS) for flow
+/// `flow`: source IP (`10.x.y.z`) and UDP source port vary with the flow;
+/// the payload is zeros. Both checksums are filled in.
+pub fn udp_frame(flow: u32, len: usize) -> Vec<u8> {
+    let len = len.clamp(60, MAX_FRAME);
+    let src = (0x0a00_0000 | (flow & 0x00ff_ffff)).to_be_bytes();
+    let src_port = 1024 + (flow % 50_000) as u16;
+    let builder = PacketBuilder::ethernet2(SRC_MAC, DST_MAC)
+        .ipv4(src, [10, 244, 1, 5], 64)
+        .udp(src_port, 8080);
+    let mut f = Vec::with_capacity(len);
+    builder
+        .write(&mut f, &vec![0u8; len - HEADERS])
+        .expect("the length is clamped to what IPv4 can carry");
+    f
 }
 
 /// Writes `flows` frames of `len` bytes, one per flow, to `path`.
@@ -56,14 +48,48 @@ pub fn write_flows(path: &Path, flows: u32, len: usize) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use etherparse::{LinkHeader, NetHeaders, PacketHeaders, TransportHeader};
+
     use super::*;
 
     #[test]
     fn frames_are_valid_ipv4_udp() {
         let f = udp_frame(7, 64);
         assert_eq!(f.len(), 64);
-        assert_eq!(ipv4_checksum(&f[14..34]), 0, "header checksum verifies");
-        assert_eq!(u16::from_be_bytes([f[16], f[17]]), 50);
+        let h = PacketHeaders::from_ethernet_slice(&f).expect("parses back");
+        let Some(LinkHeader::Ethernet2(eth)) = &h.link else {
+            panic!("not Ethernet II: {h:?}");
+        };
+        assert_eq!((eth.source, eth.destination), (SRC_MAC, DST_MAC));
+        let Some(NetHeaders::Ipv4(ip, _)) = &h.net else {
+            panic!("not IPv4: {h:?}");
+        };
+        assert_eq!(
+            ip.header_checksum,
+            ip.calc_header_checksum(),
+            "IPv4 checksum"
+        );
+        assert_eq!(ip.total_len, 50);
+        assert_eq!(ip.time_to_live, 64);
+        assert_eq!(
+            (ip.source, ip.destination),
+            ([10, 0, 0, 7], [10, 244, 1, 5])
+        );
+        let Some(TransportHeader::Udp(udp)) = &h.transport else {
+            panic!("not UDP: {h:?}");
+        };
+        assert_eq!((udp.source_port, udp.destination_port), (1031, 8080));
+        assert_eq!(udp.length, 30);
+        let payload = h.payload.slice();
+        assert_eq!(payload, &[0u8; 22][..]);
+        assert_eq!(
+            udp.checksum,
+            udp.calc_checksum_ipv4(ip, payload).expect("fits"),
+            "UDP checksum"
+        );
+        // Flows differ in source address and port; short lengths pad to 60.
         assert_ne!(udp_frame(1, 64)[26..30], udp_frame(2, 64)[26..30]);
+        assert_ne!(udp_frame(1, 64)[34..36], udp_frame(2, 64)[34..36]);
+        assert_eq!(udp_frame(1, 10).len(), 60);
     }
 }

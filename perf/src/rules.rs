@@ -474,23 +474,6 @@ fn key(t: usize, j: u32) -> (u32, PacketKey) {
     (group, k)
 }
 
-/// splitmix64: deterministic key choice without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
-    }
-}
-
 /// One lookup key: group, packet, and the rule index it was built for
 /// (`None` for keys built to miss).
 struct Probe {
@@ -500,17 +483,17 @@ struct Probe {
 }
 
 fn probes(count: usize, small: usize, n: usize) -> Vec<Probe> {
-    let mut rng = Rng(0x5eed);
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
     (0..count)
         .map(|k| {
             let (target, t, j) = match k % 3 {
                 2 => {
-                    let t = rng.below(TEMPLATES);
-                    let j = u32::try_from(rng.below(n / TEMPLATES + 1)).unwrap_or(0) + MISS;
+                    let t = rng.usize(..TEMPLATES);
+                    let j = u32::try_from(rng.usize(..n / TEMPLATES + 1)).unwrap_or(0) + MISS;
                     (None, t, j)
                 }
                 c => {
-                    let i = rng.below(if c == 0 { small } else { n });
+                    let i = rng.usize(..if c == 0 { small } else { n });
                     let j = u32::try_from(i / TEMPLATES).unwrap_or(0);
                     (Some(i), i % TEMPLATES, j)
                 }

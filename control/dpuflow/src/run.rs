@@ -93,19 +93,11 @@ fn eal_builder(args: &RunArgs, vdevs: &[String]) -> Result<EalBuilder, Error> {
 
 /// Whether hugetlbfs is mounted and has free pages.
 fn hugepages_free() -> bool {
-    let mounted = std::fs::read_to_string("/proc/mounts")
-        .map(|m| {
-            m.lines()
-                .any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs"))
-        })
-        .unwrap_or(false);
-    let free = std::fs::read_to_string("/proc/meminfo")
+    use procfs::Current;
+    let mounted = procfs::mounts().is_ok_and(|m| m.iter().any(|e| e.fs_vfstype == "hugetlbfs"));
+    let free = procfs::Meminfo::current()
         .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("HugePages_Free:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
+        .and_then(|m| m.hugepages_free)
         .unwrap_or(0);
     mounted && free >= 64 && Path::new("/dev/hugepages").exists()
 }

@@ -187,22 +187,13 @@ impl SubnetPool {
     fn reserved_role(&self, off: u64) -> Option<&'static str> {
         let broadcast = !self.is_ipv6()
             && self.subnet.prefix_len() < 31
-            && u128::from(off) == self.last_offset();
+            && self.address(off) == self.subnet.broadcast();
         match off {
             0 => Some("network address"),
             1 => Some("gateway"),
             2 => Some("management port"),
             _ if broadcast => Some("broadcast address"),
             _ => None,
-        }
-    }
-
-    fn last_offset(&self) -> u128 {
-        let host_bits = u32::from(self.subnet.max_prefix_len() - self.subnet.prefix_len());
-        if host_bits >= 128 {
-            u128::MAX
-        } else {
-            (1u128 << host_bits) - 1
         }
     }
 

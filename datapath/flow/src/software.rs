@@ -1096,45 +1096,30 @@ fn remove_from_group(group: &mut Group, entry: &Entry) {
 mod tests {
     use std::net::Ipv4Addr;
 
+    use fastrand::Rng;
+
     use super::*;
     use crate::{
         Action, EthHeader, HeaderKey, Ipv4Header, Ipv4Match, Item, L3Header, L4Header, MacAddr,
         TcpMatch, UdpMatch,
     };
 
-    /// splitmix64.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n.max(1)
-        }
-    }
-
     fn ip(rng: &mut Rng, space: u64) -> Ipv4Addr {
-        Ipv4Addr::new(10, 0, 0, rng.below(space) as u8)
+        Ipv4Addr::new(10, 0, 0, rng.u64(..space) as u8)
     }
 
     fn port(rng: &mut Rng, space: u64) -> u16 {
-        1 + rng.below(space) as u16
+        1 + rng.u64(..space) as u16
     }
 
     /// A random rule over a small value space (so keys repeat), in group
     /// `rng % groups`, with one of `masks` prefix lengths on the
     /// destination (each a shape of its own).
     fn random_rule(rng: &mut Rng, groups: u64, masks: u64) -> Rule {
-        let group = rng.below(groups) as u32;
-        let priority = rng.below(4) as u32;
+        let group = rng.u64(..groups) as u32;
+        let priority = rng.u64(..4) as u32;
         let r = Rule::ingress().group(group).priority(priority);
-        let r = match rng.below(4) {
+        let r = match rng.u64(..4) {
             0 => r
                 .item(Item::eth())
                 .item(Ipv4Match::any().src(ip(rng, 8)).dst(ip(rng, 8)))
@@ -1144,16 +1129,16 @@ mod tests {
                 .item(Ipv4Match::any().dst(ip(rng, 8)))
                 .item(UdpMatch::any().dst_port(port(rng, 4))),
             2 => {
-                let len = 32 - rng.below(masks) as u8;
+                let len = 32 - rng.u64(..masks) as u8;
                 r.item(Ipv4Match::any().dst_prefix(ip(rng, 8), len))
             }
             _ => r.item(Item::ipv4()),
         };
-        r.action(Action::Queue(rng.below(8) as u16))
+        r.action(Action::Queue(rng.u64(..8) as u16))
     }
 
     fn random_packet(rng: &mut Rng) -> PacketKey {
-        let l4 = if rng.below(2) == 0 {
+        let l4 = if rng.u64(..2) == 0 {
             L4Header::Tcp {
                 src: 999,
                 dst: port(rng, 5),
@@ -1234,20 +1219,20 @@ mod tests {
 
     #[test]
     fn key_table_matches_a_map_under_churn() {
-        let mut rng = Rng(7);
+        let mut rng = Rng::with_seed(7);
         for width in [0usize, 1, 3, 6] {
             let mut t = KeyTable::new(width);
             let mut model: HashMap<Vec<u64>, Vec<Hit>> = HashMap::new();
             let mut rank = 0u64;
             for step in 0..6000 {
-                let key: Vec<u64> = (0..width).map(|_| rng.below(40)).collect();
+                let key: Vec<u64> = (0..width).map(|_| rng.u64(..40)).collect();
                 let list = model.entry(key.clone()).or_default();
-                if list.is_empty() || rng.below(3) != 0 {
-                    rank += 1 + rng.below(3);
+                if list.is_empty() || rng.u64(..3) != 0 {
+                    rank += 1 + rng.u64(..3);
                     // Out-of-order ranks too (as after a priority change).
                     let hit = Hit {
-                        id: rng.next(),
-                        rank: rank ^ rng.below(4),
+                        id: rng.u64(..),
+                        rank: rank ^ rng.u64(..4),
                     };
                     if list.iter().any(|h| h.rank == hit.rank) {
                         continue;
@@ -1256,7 +1241,7 @@ mod tests {
                     let at = list.partition_point(|h| h.rank < hit.rank);
                     list.insert(at, hit);
                 } else {
-                    let victim = list.remove(rng.below(list.len() as u64) as usize);
+                    let victim = list.remove(rng.usize(..list.len()));
                     assert!(t.remove(&key, victim.rank));
                     assert!(!t.remove(&key, victim.rank));
                 }
@@ -1306,16 +1291,16 @@ mod tests {
     /// Builds a random table and its reference; removes and reinserts
     /// rules along the way.
     fn churned_table(seed: u64, groups: u64, masks: u64) -> (SoftwareTable, Naive) {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::with_seed(seed);
         let mut t = SoftwareTable::new(Direction::Ingress);
         let mut naive = Naive(Vec::new());
         for _ in 0..3000 {
-            if naive.0.is_empty() || rng.below(3) != 0 {
+            if naive.0.is_empty() || rng.u64(..3) != 0 {
                 let r = random_rule(&mut rng, groups, masks);
                 let id = t.insert(r.clone()).expect("valid rule");
                 naive.add(id, &r);
             } else {
-                let (id, ..) = naive.0.remove(rng.below(naive.0.len() as u64) as usize);
+                let (id, ..) = naive.0.remove(rng.usize(..naive.0.len()));
                 assert!(t.remove(id).is_some());
                 assert!(t.remove(id).is_none());
             }
@@ -1333,7 +1318,7 @@ mod tests {
             if masks > 3 {
                 assert!(t.shape_count(0) > AHEAD, "{}", t.shape_count(0));
             }
-            let mut rng = Rng(seed + 100);
+            let mut rng = Rng::with_seed(seed + 100);
             for _ in 0..3000 {
                 let p = random_packet(&mut rng);
                 for g in 0..3 {
@@ -1353,7 +1338,7 @@ mod tests {
     fn burst_lookup_equals_single_lookup() {
         for (seed, masks) in [(3, 3), (4, 20)] {
             let (t, _) = churned_table(seed, 2, masks);
-            let mut rng = Rng(seed + 200);
+            let mut rng = Rng::with_seed(seed + 200);
             let keys: Vec<PacketKey> = (0..1000).map(|_| random_packet(&mut rng)).collect();
             for g in 0..3 {
                 let want: Vec<Option<RuleId>> = keys.iter().map(|k| t.lookup(g, k)).collect();
@@ -1382,12 +1367,12 @@ mod tests {
 
     #[test]
     fn large_groups_prefetch_and_still_equal_a_linear_scan() {
-        let mut rng = Rng(11);
+        let mut rng = Rng::with_seed(11);
         let mut t = SoftwareTable::new(Direction::Ingress);
         let mut naive = Naive(Vec::new());
-        let dst = |rng: &mut Rng| Ipv4Addr::from(0x0a00_0000 | rng.below(6000) as u32);
+        let dst = |rng: &mut Rng| Ipv4Addr::from(0x0a00_0000 | rng.u64(..6000) as u32);
         for i in 0..9000u32 {
-            let r = Rule::ingress().priority(rng.below(3) as u32);
+            let r = Rule::ingress().priority(rng.u64(..3) as u32);
             let r = match i % 3 {
                 0 => r.item(Ipv4Match::any().dst(dst(&mut rng))),
                 1 => r
@@ -1395,7 +1380,7 @@ mod tests {
                     .item(TcpMatch::any().dst_port(port(&mut rng, 4))),
                 // 12 prefix lengths: more shapes than AHEAD.
                 _ => {
-                    let len = 20 + rng.below(12) as u8;
+                    let len = 20 + rng.u64(..12) as u8;
                     r.item(Ipv4Match::any().dst_prefix(dst(&mut rng), len))
                 }
             };
@@ -1429,7 +1414,7 @@ mod tests {
             assert_eq!(out, want, "round {round}");
             // Churn: remove a third, then lookups must still agree.
             for _ in 0..3000 {
-                let (id, ..) = naive.0.remove(rng.below(naive.0.len() as u64) as usize);
+                let (id, ..) = naive.0.remove(rng.usize(..naive.0.len()));
                 assert!(t.remove(id).is_some());
             }
         }

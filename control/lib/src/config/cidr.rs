@@ -60,11 +60,9 @@ impl FromStr for ClusterSubnet {
 
 fn check_host_prefix(cidr: IpNet, host_prefix: u8) -> Result<(), String> {
     let v6 = cidr.addr().is_ipv6();
-    if !v6 && host_prefix > 32 {
-        return Err(format!("host prefix {host_prefix} is longer than 32"));
-    }
-    if v6 && host_prefix > 128 {
-        return Err(format!("host prefix {host_prefix} is longer than 128"));
+    let max = cidr.max_prefix_len();
+    if host_prefix > max {
+        return Err(format!("host prefix {host_prefix} is longer than {max}"));
     }
     if host_prefix <= cidr.prefix_len() {
         return Err(format!(

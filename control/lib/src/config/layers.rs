@@ -1,5 +1,12 @@
 //! Raw settings as each source gives them, tagged with where they came
 //! from, and the merge that applies the precedence rule.
+//!
+//! Why not `figment`: its `extract()` is serde deserialisation, which stops
+//! at the first bad field (figment chains errors only when several
+//! *providers* fail), so every-error-at-once would still need `fields.rs`;
+//! its errors echo the offending value (no per-key redaction of the token);
+//! it has no clap provider and no "blank means unset" rule. It would replace
+//! only this ~100-line merge, at the cost of a dependency, not save code.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -9,9 +9,7 @@ use super::error::Problem;
 
 /// An `ipnet` network as a datapath prefix (host bits cleared).
 pub(super) fn prefix(net: &IpNet) -> Prefix {
-    // An IpNet's prefix length always fits its family, so this is the
-    // infallible path; the host fallback is never taken.
-    Prefix::new(net.addr(), net.prefix_len()).unwrap_or_else(|_| Prefix::host(net.addr()))
+    Prefix::from(*net)
 }
 
 /// Parses an IP address.
@@ -22,7 +20,7 @@ pub(super) fn ip(s: &str) -> Result<IpAddr, Problem> {
 /// Parses a CIDR into a prefix.
 pub(super) fn cidr(s: &str) -> Result<Prefix, Problem> {
     s.parse::<IpNet>()
-        .map(|n| prefix(&n))
+        .map(Prefix::from)
         .map_err(|_| Problem::Cidr(s.to_owned()))
 }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use dpuflow_dpdk::{Eal, EalBuilder, Mempool, MempoolConfig};
+use etherparse::PacketBuilder;
 
 pub fn uses_hugepages() -> bool {
     std::env::var("DPUFLOW_TEST_HUGEPAGES").is_ok_and(|v| v == "1")
@@ -53,25 +54,19 @@ pub fn pool(eal: &Eal, size: u32) -> Mempool {
     Mempool::new(eal, &unique("pool"), &config).expect("mempool")
 }
 
-/// A distinct, recognisable frame: Ethernet + IPv4 + UDP, `len` bytes,
-/// sequence number `seq` in the payload.
+/// A distinct, recognisable frame: Ethernet + IPv4 + UDP (checksums
+/// filled in), `len` bytes (at least 64), sequence number `seq` in the
+/// first four payload bytes and a `seq`-dependent pattern after them.
 pub fn frame(seq: u32, len: usize) -> Vec<u8> {
-    let mut f = vec![0u8; len.max(64)];
-    f[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x02]);
-    f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
-    f[12..14].copy_from_slice(&[0x08, 0x00]);
-    f[14] = 0x45;
-    let ip_len = u16::try_from(len.max(64) - 14).unwrap_or(u16::MAX);
-    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
-    f[22] = 64;
-    f[23] = 17;
-    f[26..30].copy_from_slice(&[10, 0, 0, 1]);
-    f[30..34].copy_from_slice(&[10, 0, 0, 2]);
-    f[34..36].copy_from_slice(&1234u16.to_be_bytes());
-    f[36..38].copy_from_slice(&5678u16.to_be_bytes());
-    f[42..46].copy_from_slice(&seq.to_be_bytes());
-    for (i, b) in f.iter_mut().enumerate().skip(46) {
-        *b = (i as u8) ^ (seq as u8);
-    }
+    const HEADERS: usize = 14 + 20 + 8;
+    let len = len.max(64);
+    let mut payload: Vec<u8> = (HEADERS..len).map(|i| (i as u8) ^ (seq as u8)).collect();
+    payload[..4].copy_from_slice(&seq.to_be_bytes());
+    let mut f = Vec::with_capacity(len);
+    PacketBuilder::ethernet2([0x02, 0, 0, 0, 0, 0x01], [0x02, 0, 0, 0, 0, 0x02])
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .udp(1234, 5678)
+        .write(&mut f, &payload)
+        .expect("test frames fit IPv4");
     f
 }
