@@ -61,8 +61,6 @@ char *dpuflow_rte_pktmbuf_adj(struct rte_mbuf *m, uint16_t len) { return rte_pkt
 int dpuflow_rte_pktmbuf_trim(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_trim(m, len); }
 void dpuflow_rte_pktmbuf_reset(struct rte_mbuf *m) { rte_pktmbuf_reset(m); }
 uint16_t dpuflow_rte_pktmbuf_data_room_size(struct rte_mempool *mp) { return rte_pktmbuf_data_room_size(mp); }
-uint16_t dpuflow_rte_mbuf_port(const struct rte_mbuf *m) { return m->port; }
-uint32_t dpuflow_rte_mbuf_rss_hash(const struct rte_mbuf *m) { return m->hash.rss; }
 
 void dpuflow_rte_prefetch0(const void *p) { rte_prefetch0(p); }
 void dpuflow_rte_mbuf_prefetch_part1(struct rte_mbuf *m) { rte_mbuf_prefetch_part1(m); }

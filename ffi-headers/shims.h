@@ -30,7 +30,14 @@ int dpuflow_rte_pktmbuf_alloc_bulk(struct rte_mempool *mp,
                                    struct rte_mbuf **mbufs, unsigned count);
 void dpuflow_rte_pktmbuf_free(struct rte_mbuf *m);
 
-/* mbuf data access and headroom/tailroom edits */
+/* mbuf pool data room, mbuf reset */
+uint16_t dpuflow_rte_pktmbuf_data_room_size(struct rte_mempool *mp);
+void dpuflow_rte_pktmbuf_reset(struct rte_mbuf *m);
+
+/* DPDK's own mbuf accessors and edits. The safe layer does these as direct
+ * field reads/writes of the bindgen struct (datapath/dpdk/src/mbuf.rs, no
+ * call per field); these forwarders stay as the reference its tests
+ * compare against (datapath/dpdk/tests/mbuf.rs). */
 void *dpuflow_rte_pktmbuf_mtod(struct rte_mbuf *m);
 uint16_t dpuflow_rte_pktmbuf_data_len(const struct rte_mbuf *m);
 uint32_t dpuflow_rte_pktmbuf_pkt_len(const struct rte_mbuf *m);
@@ -41,10 +48,6 @@ char *dpuflow_rte_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len);
 char *dpuflow_rte_pktmbuf_append(struct rte_mbuf *m, uint16_t len);
 char *dpuflow_rte_pktmbuf_adj(struct rte_mbuf *m, uint16_t len);
 int dpuflow_rte_pktmbuf_trim(struct rte_mbuf *m, uint16_t len);
-void dpuflow_rte_pktmbuf_reset(struct rte_mbuf *m);
-uint16_t dpuflow_rte_pktmbuf_data_room_size(struct rte_mempool *mp);
-uint16_t dpuflow_rte_mbuf_port(const struct rte_mbuf *m);
-uint32_t dpuflow_rte_mbuf_rss_hash(const struct rte_mbuf *m);
 
 /* logging: a stdio stream whose writes go to a callback, so that DPDK's log
  * lines can be shown and attached to the error of the call that logged them. */

@@ -10,6 +10,40 @@ use std::ptr::NonNull;
 
 use dpuflow_sys as sys;
 
+/// The `rte_mbuf` fields [`Mbuf`] reads and writes directly (instead of
+/// calling a C shim per field) are at the offsets DPDK 22.11's
+/// `rte_mbuf_core.h` gives them on 64-bit targets; a DPDK whose layout
+/// differs fails the build here rather than reading the wrong bytes.
+/// (bindgen's own layout tests only check the Rust struct against the
+/// headers it read; these pin those headers to the ABI this code was
+/// written and tested against.)
+mod layout {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use dpuflow_sys::rte_mbuf as M;
+
+    const _: () = assert!(size_of::<M>() == 128, "rte_mbuf is two cache lines");
+    const _: () = assert!(align_of::<M>() == 64);
+    const _: () = assert!(offset_of!(M, buf_addr) == 0);
+    const _: () = assert!(offset_of!(M, data_off) == 16);
+    const _: () = assert!(offset_of!(M, nb_segs) == 20);
+    const _: () = assert!(offset_of!(M, port) == 22);
+    const _: () = assert!(offset_of!(M, ol_flags) == 24);
+    // The union holding `packet_type` (its first 4 bytes).
+    const _: () = assert!(offset_of!(M, __bindgen_anon_1) == 32);
+    const _: () = assert!(offset_of!(M, pkt_len) == 36);
+    const _: () = assert!(offset_of!(M, data_len) == 40);
+    // The union holding `hash.rss` (its first 4 bytes).
+    const _: () = assert!(offset_of!(M, __bindgen_anon_2) == 44);
+    const _: () = assert!(offset_of!(M, buf_len) == 54);
+    const _: () = assert!(offset_of!(M, next) == 64);
+    // The fields are read with their C types, so a change of width does
+    // not compile; the two unions (whose first 4 bytes are read) must keep
+    // their size.
+    const _: () = assert!(size_of::<dpuflow_sys::rte_mbuf__bindgen_ty_1>() == 4);
+    const _: () = assert!(size_of::<dpuflow_sys::rte_mbuf__bindgen_ty_2>() == 8);
+}
+
 /// Why an mbuf edit was refused (nothing changed then).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MbufError {
@@ -47,6 +81,21 @@ pub struct Mbuf(NonNull<sys::rte_mbuf>);
 // another thread is how DPDK pipelines work. Shared access (&Mbuf) across
 // threads is not allowed: Mbuf is not Sync (NonNull is !Sync).
 unsafe impl Send for Mbuf {}
+
+/// Free bytes after one segment's data (`rte_pktmbuf_tailroom`).
+///
+/// # Safety
+/// `seg` must be a valid segment of an mbuf the caller owns.
+#[inline]
+unsafe fn seg_tailroom(seg: *const sys::rte_mbuf) -> u16 {
+    // SAFETY: caller's contract; plain field reads.
+    unsafe {
+        (*seg)
+            .buf_len
+            .wrapping_sub((*seg).data_off)
+            .wrapping_sub((*seg).data_len)
+    }
+}
 
 impl Drop for Mbuf {
     fn drop(&mut self) {
@@ -89,134 +138,245 @@ impl Mbuf {
     /// Bytes of data in the first segment.
     #[inline]
     pub fn len(&self) -> usize {
-        // SAFETY: we own a valid mbuf.
-        usize::from(unsafe { sys::dpuflow_rte_pktmbuf_data_len(self.0.as_ptr()) })
+        usize::from(self.data_len())
+    }
+
+    #[inline]
+    fn data_len(&self) -> u16 {
+        let m = self.0.as_ptr();
+        // SAFETY: `m` is a valid mbuf we own (`from_raw`'s contract); the
+        // field is read through the pointer, no reference to the whole
+        // struct is made (DPDK may update `refcnt` of a shared mbuf).
+        unsafe { (*m).data_len }
     }
 
     /// Whether the first segment holds no data.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.data_len() == 0
     }
 
     /// Bytes of the whole packet (all segments).
     #[inline]
     pub fn pkt_len(&self) -> u32 {
-        // SAFETY: we own a valid mbuf.
-        unsafe { sys::dpuflow_rte_pktmbuf_pkt_len(self.0.as_ptr()) }
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; a plain field read (see `data_len`).
+        unsafe { (*m).pkt_len }
+    }
+
+    /// Segments in the packet (1 when [`Mbuf::data`] is all of it).
+    #[inline]
+    pub fn nb_segs(&self) -> u16 {
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; a plain field read.
+        unsafe { (*m).nb_segs }
     }
 
     /// Whether the packet is one segment (then [`Mbuf::data`] is all of it).
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
-        // SAFETY: we own a valid mbuf.
-        unsafe { sys::dpuflow_rte_pktmbuf_is_contiguous(self.0.as_ptr()) != 0 }
+        self.nb_segs() == 1
     }
 
     /// The port the mbuf was received on.
     #[inline]
     pub fn port(&self) -> u16 {
-        // SAFETY: we own a valid mbuf.
-        unsafe { sys::dpuflow_rte_mbuf_port(self.0.as_ptr()) }
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; a plain field read.
+        unsafe { (*m).port }
     }
 
-    /// The RSS hash the NIC computed (0 when none).
+    /// The RSS hash the NIC computed (meaningful when [`Mbuf::ol_flags`]
+    /// has `RTE_MBUF_F_RX_RSS_HASH`).
     #[inline]
     pub fn rss_hash(&self) -> u32 {
-        // SAFETY: we own a valid mbuf.
-        unsafe { sys::dpuflow_rte_mbuf_rss_hash(self.0.as_ptr()) }
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; `hash` is a union of plain integer
+        // structs, so its first 4 bytes are always a valid u32 (`hash.rss`).
+        unsafe { (*m).__bindgen_anon_2.hash.rss }
+    }
+
+    /// Offload flags (`RTE_MBUF_F_*`): rx checksum/RSS/VLAN results, tx
+    /// offload requests.
+    #[inline]
+    pub fn ol_flags(&self) -> u64 {
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; a plain field read.
+        unsafe { (*m).ol_flags }
+    }
+
+    /// The packet type the PMD recognised (`RTE_PTYPE_*`; 0 when unknown).
+    #[inline]
+    pub fn packet_type(&self) -> u32 {
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; `packet_type` overlays bitfields of the
+        // same 4 bytes, any bit pattern is a valid u32.
+        unsafe { (*m).__bindgen_anon_1.packet_type }
     }
 
     /// Free bytes in front of the data.
+    #[inline]
     pub fn headroom(&self) -> u16 {
-        // SAFETY: we own a valid mbuf.
-        unsafe { sys::dpuflow_rte_pktmbuf_headroom(self.0.as_ptr()) }
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; a plain field read.
+        unsafe { (*m).data_off }
     }
 
-    /// Free bytes after the data (last segment).
+    /// Free bytes after the data of the last segment (what
+    /// [`Mbuf::append`] can add).
     pub fn tailroom(&self) -> u16 {
-        // SAFETY: we own a valid mbuf.
-        unsafe { sys::dpuflow_rte_pktmbuf_tailroom(self.0.as_ptr()) }
+        // SAFETY: `last_seg` returns a valid segment of our mbuf.
+        unsafe { seg_tailroom(self.last_seg()) }
+    }
+
+    /// The last segment (the mbuf itself when contiguous).
+    #[inline]
+    fn last_seg(&self) -> *mut sys::rte_mbuf {
+        let mut m = self.0.as_ptr();
+        // SAFETY: a packet's chain is NULL-terminated and each `next` is a
+        // valid segment owned with the head (DPDK's invariant for every
+        // mbuf it hands out; our edits never touch `next`).
+        unsafe {
+            while !(*m).next.is_null() {
+                m = (*m).next;
+            }
+        }
+        m
+    }
+
+    /// Where the first segment's data starts.
+    #[inline]
+    fn data_ptr(&self) -> *mut u8 {
+        let m = self.0.as_ptr();
+        // SAFETY: valid, owned mbuf; `buf_addr + data_off` stays inside the
+        // buffer (`data_off <= buf_len` for every segment DPDK produces,
+        // and our edits keep `data_off + data_len <= buf_len`). Same
+        // address as `rte_pktmbuf_mtod`.
+        unsafe { (*m).buf_addr.cast::<u8>().add(usize::from((*m).data_off)) }
     }
 
     /// The first segment's data.
     #[inline]
     pub fn data(&self) -> &[u8] {
-        // SAFETY: mtod points at `data_len` initialised bytes of the first
-        // segment, which we own and which live as long as `self`.
-        unsafe {
-            let p = sys::dpuflow_rte_pktmbuf_mtod(self.0.as_ptr()).cast::<u8>();
-            std::slice::from_raw_parts(p, self.len())
-        }
+        // SAFETY: `data_ptr` points at `data_len` initialised bytes of the
+        // first segment (data_off + data_len <= buf_len), which we own and
+        // which live as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.data_ptr(), self.len()) }
     }
 
     /// The first segment's data, writable.
     #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as for `data`; `&mut self` makes the access exclusive.
-        unsafe {
-            let p = sys::dpuflow_rte_pktmbuf_mtod(self.0.as_ptr()).cast::<u8>();
-            std::slice::from_raw_parts_mut(p, self.len())
-        }
+        unsafe { std::slice::from_raw_parts_mut(self.data_ptr(), self.len()) }
     }
 
     /// Grows the data by `len` bytes at the front (for encapsulation) and
     /// returns those bytes (uninitialised content: write all of them).
+    /// Same effect as `rte_pktmbuf_prepend`.
     ///
     /// # Errors
     /// [`MbufError::NoHeadroom`] when the headroom is too small.
+    #[inline]
     pub fn prepend(&mut self, len: u16) -> Result<&mut [u8], MbufError> {
-        // SAFETY: we own the mbuf; DPDK returns NULL (changing nothing) when
-        // the headroom is short.
-        let p = unsafe { sys::dpuflow_rte_pktmbuf_prepend(self.0.as_ptr(), len) };
-        if p.is_null() {
+        let available = self.headroom();
+        if len > available {
             return Err(MbufError::NoHeadroom {
                 wanted: len,
-                available: self.headroom(),
+                available,
             });
         }
-        // SAFETY: `p` points at `len` bytes inside our mbuf's buffer.
-        Ok(unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), usize::from(len)) })
+        let m = self.0.as_ptr();
+        // SAFETY: valid mbuf, exclusively ours (`&mut self`); len <= data_off
+        // so data_off stays >= 0 and data_off + data_len is unchanged
+        // (still <= buf_len).
+        unsafe {
+            (*m).data_off -= len;
+            (*m).data_len += len;
+            (*m).pkt_len = (*m).pkt_len.wrapping_add(u32::from(len));
+        }
+        // SAFETY: the first `len` bytes of the (grown) data, inside our buffer.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.data_ptr(), usize::from(len)) })
     }
 
-    /// Grows the data by `len` bytes at the end and returns them.
+    /// Grows the data by `len` bytes at the end (of the last segment) and
+    /// returns them. Same effect as `rte_pktmbuf_append`.
     ///
     /// # Errors
     /// [`MbufError::NoTailroom`] when the tailroom is too small.
+    #[inline]
     pub fn append(&mut self, len: u16) -> Result<&mut [u8], MbufError> {
-        // SAFETY: we own the mbuf; NULL (nothing changed) when no room.
-        let p = unsafe { sys::dpuflow_rte_pktmbuf_append(self.0.as_ptr(), len) };
-        if p.is_null() {
+        let last = self.last_seg();
+        // SAFETY: `last` is a valid segment of our mbuf.
+        let available = unsafe { seg_tailroom(last) };
+        if len > available {
             return Err(MbufError::NoTailroom {
                 wanted: len,
-                available: self.tailroom(),
+                available,
             });
         }
-        // SAFETY: `p` points at `len` bytes inside our (last) segment.
-        Ok(unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), usize::from(len)) })
+        let m = self.0.as_ptr();
+        // SAFETY: `last` and `m` are valid segments of the mbuf we own
+        // exclusively; len <= tailroom keeps data_off + data_len <= buf_len,
+        // so `tail .. tail + len` lies inside the last segment's buffer.
+        unsafe {
+            let tail = (*last)
+                .buf_addr
+                .cast::<u8>()
+                .add(usize::from((*last).data_off) + usize::from((*last).data_len));
+            (*last).data_len += len;
+            (*m).pkt_len = (*m).pkt_len.wrapping_add(u32::from(len));
+            Ok(std::slice::from_raw_parts_mut(tail, usize::from(len)))
+        }
     }
 
-    /// Removes `len` bytes from the front (for decapsulation).
+    /// Removes `len` bytes from the front (for decapsulation). Same effect
+    /// as `rte_pktmbuf_adj`.
     ///
     /// # Errors
     /// [`MbufError::TooShort`] when the first segment is shorter.
+    #[inline]
     pub fn adj(&mut self, len: u16) -> Result<(), MbufError> {
-        // SAFETY: we own the mbuf; NULL (nothing changed) when too short.
-        let p = unsafe { sys::dpuflow_rte_pktmbuf_adj(self.0.as_ptr(), len) };
-        if p.is_null() {
-            return Err(self.too_short(len));
+        let data_len = self.data_len();
+        if len > data_len {
+            return Err(MbufError::TooShort {
+                wanted: len,
+                len: data_len,
+            });
+        }
+        let m = self.0.as_ptr();
+        // SAFETY: valid mbuf, exclusively ours; len <= data_len so
+        // data_off + data_len is unchanged.
+        unsafe {
+            (*m).data_len -= len;
+            (*m).data_off += len;
+            (*m).pkt_len = (*m).pkt_len.wrapping_sub(u32::from(len));
         }
         Ok(())
     }
 
-    /// Removes `len` bytes from the end.
+    /// Removes `len` bytes from the end (of the last segment). Same effect
+    /// as `rte_pktmbuf_trim`.
     ///
     /// # Errors
     /// [`MbufError::TooShort`] when the last segment is shorter.
+    #[inline]
     pub fn trim(&mut self, len: u16) -> Result<(), MbufError> {
-        // SAFETY: we own the mbuf; -1 (nothing changed) when too short.
-        let ret = unsafe { sys::dpuflow_rte_pktmbuf_trim(self.0.as_ptr(), len) };
-        if ret != 0 {
-            return Err(self.too_short(len));
+        let last = self.last_seg();
+        // SAFETY: `last` is a valid segment of our mbuf.
+        let last_len = unsafe { (*last).data_len };
+        if len > last_len {
+            return Err(MbufError::TooShort {
+                wanted: len,
+                len: last_len,
+            });
+        }
+        let m = self.0.as_ptr();
+        // SAFETY: valid segments of the mbuf we own exclusively; the data
+        // only shrinks.
+        unsafe {
+            (*last).data_len = last_len - len;
+            (*m).pkt_len = (*m).pkt_len.wrapping_sub(u32::from(len));
         }
         Ok(())
     }
@@ -232,13 +392,6 @@ impl Mbuf {
         })?;
         self.append(len)?.copy_from_slice(bytes);
         Ok(())
-    }
-
-    fn too_short(&self, wanted: u16) -> MbufError {
-        MbufError::TooShort {
-            wanted,
-            len: u16::try_from(self.len()).unwrap_or(u16::MAX),
-        }
     }
 }
 
