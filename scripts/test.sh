@@ -18,6 +18,9 @@ cargo test
 echo "== the pure crates without DPDK (no libdpdk, no libclang)"
 ./scripts/pure-crates.sh
 
+echo "== the shipped binary's dependencies: same features alone and with the workspace"
+./scripts/shipped-features.sh
+
 echo "== the DOCA Flow backend and declarations (compiled, not linked: no SDK)"
 cargo test -p dpuflow-flow-doca -p dpuflow-sys --features dpuflow-sys/doca
 
