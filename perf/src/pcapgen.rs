@@ -20,7 +20,7 @@ const MAX_FRAME: usize = 14 + u16::MAX as usize;
 /// An Ethernet/IPv4/UDP frame of `len` bytes (60 to 65549, no FCS) for flow
 /// `flow`: source IP (`10.x.y.z`) and UDP source port vary with the flow;
 /// the payload is zeros. Both checksums are filled in.
-pub fn udp_frame(flow: u32, len: usize) -> Vec<u8> {
+pub fn udp_frame(flow: u32, len: usize) -> Result<Vec<u8>, Error> {
     let len = len.clamp(60, MAX_FRAME);
     let src = (0x0a00_0000 | (flow & 0x00ff_ffff)).to_be_bytes();
     let src_port = 1024 + (flow % 50_000) as u16;
@@ -28,10 +28,8 @@ pub fn udp_frame(flow: u32, len: usize) -> Vec<u8> {
         .ipv4(src, [10, 244, 1, 5], 64)
         .udp(src_port, 8080);
     let mut f = Vec::with_capacity(len);
-    builder
-        .write(&mut f, &vec![0u8; len - HEADERS])
-        .expect("the length is clamped to what IPv4 can carry");
-    f
+    builder.write(&mut f, &vec![0u8; len - HEADERS])?;
+    Ok(f)
 }
 
 /// Writes `flows` frames of `len` bytes, one per flow, to `path`.
@@ -39,7 +37,7 @@ pub fn write_flows(path: &Path, flows: u32, len: usize) -> Result<(), Error> {
     let file = std::fs::File::create(path)?;
     let mut w = PcapWriter::new(file)?;
     for flow in 0..flows {
-        let frame = udp_frame(flow, len);
+        let frame = udp_frame(flow, len)?;
         let ts = Duration::from_nanos(u64::from(flow) * 100);
         w.write_packet(&PcapPacket::new(ts, frame.len() as u32, &frame))?;
     }
@@ -54,7 +52,7 @@ mod tests {
 
     #[test]
     fn frames_are_valid_ipv4_udp() {
-        let f = udp_frame(7, 64);
+        let f = udp_frame(7, 64).unwrap();
         assert_eq!(f.len(), 64);
         let h = PacketHeaders::from_ethernet_slice(&f).expect("parses back");
         let Some(LinkHeader::Ethernet2(eth)) = &h.link else {
@@ -88,8 +86,9 @@ mod tests {
             "UDP checksum"
         );
         // Flows differ in source address and port; short lengths pad to 60.
-        assert_ne!(udp_frame(1, 64)[26..30], udp_frame(2, 64)[26..30]);
-        assert_ne!(udp_frame(1, 64)[34..36], udp_frame(2, 64)[34..36]);
-        assert_eq!(udp_frame(1, 10).len(), 60);
+        let frame = |flow| udp_frame(flow, 64).unwrap();
+        assert_ne!(frame(1)[26..30], frame(2)[26..30]);
+        assert_ne!(frame(1)[34..36], frame(2)[34..36]);
+        assert_eq!(udp_frame(1, 10).unwrap().len(), 60);
     }
 }
