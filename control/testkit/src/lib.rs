@@ -52,7 +52,7 @@ fn script() -> PathBuf {
         .unwrap_or_else(|| {
             PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../scripts/kube-apiserver.sh"
+                "/../../scripts/kube-apiserver.sh"
             ))
         })
 }

@@ -1,6 +1,6 @@
 //! A minimal, private parser for the node annotations translation needs.
 //!
-//! SWAP-ME: the protocol module (control/src/protocol/) will own the full
+//! SWAP-ME: the protocol module (control/lib/src/protocol/) will own the full
 //! OVN-Kubernetes annotation types; once it lands, replace these functions
 //! with calls to it. Keep this file small and self-contained until then.
 
