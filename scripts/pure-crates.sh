@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PURE=(dpuflow-net dpuflow-flow dpuflow-tables dpuflow-control)
+PURE=(dpuflow-net dpuflow-packet dpuflow-flow dpuflow-tables dpuflow-control)
 FORBIDDEN='^(dpuflow-sys|dpuflow-dpdk|dpuflow-flow-rte|dpuflow-flow-doca|dpuflow-datapath|bindgen|clang-sys|pkg-config) '
 
 status=0
@@ -30,4 +30,4 @@ for crate in "${PURE[@]}"; do args+=(-p "$crate"); done
 # The control plane's integration test needs the real API server and runs in
 # the main test pass; here its library tests, and every test of the others.
 PKG_CONFIG=/bin/false LIBCLANG_PATH=/nonexistent \
-    cargo test "${args[@]}" --lib --bins --test corpus --test doca_plan
+    cargo test "${args[@]}" --lib --bins --test corpus --test doca_plan --test parse
