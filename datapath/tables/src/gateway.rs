@@ -24,6 +24,11 @@ pub struct Gateway {
     pub host_pf_mac: Option<MacAddr>,
     /// This DPU's tunnel source address.
     pub encap_ip: Option<IpAddr>,
+    /// This node's OVN-Kubernetes node-id (the ingress key of the Geneve
+    /// option we send, the egress key we accept), once assigned.
+    pub node_id: Option<u16>,
+    /// This node's transit-switch port addresses (IPv4 first).
+    pub transit_ips: Vec<IpAddr>,
     /// This node's pod subnets (the `.1` is the pods' gateway).
     pub pod_subnets: Vec<Prefix>,
     /// The management port addresses (the subnets' `.2`).

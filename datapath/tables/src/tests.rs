@@ -197,12 +197,20 @@ fn local_pod() -> impl Strategy<Value = LocalPod> {
 }
 
 fn remote_node() -> impl Strategy<Value = RemoteNode> {
-    (vec(small_prefix(), 0..2), vec(any_ip(), 0..2)).prop_map(|(pod_subnets, encap_ips)| {
-        RemoteNode {
+    (
+        vec(small_prefix(), 0..2),
+        vec(any_ip(), 0..2),
+        proptest::option::of(2u16..5),
+    )
+        .prop_map(|(pod_subnets, encap_ips, node_id)| RemoteNode {
             pod_subnets,
             encap_ips,
-        }
-    })
+            node_id,
+            transit_ips: node_id
+                .map(|id| ip(&format!("100.88.0.{id}")))
+                .into_iter()
+                .collect(),
+        })
 }
 
 fn backend() -> impl Strategy<Value = Backend> {
@@ -294,6 +302,8 @@ fn gateway() -> impl Strategy<Value = Gateway> {
             router_subnet: None,
             host_pf_mac: Some(MacAddr([2, 0, 0, 0, 0, 1])),
             encap_ip: Some(ip("198.51.100.10")),
+            node_id: Some(2),
+            transit_ips: vec![ip("100.88.0.2")],
             pod_subnets,
             management_ips: vec![ip("10.0.0.2")],
             management_port: Some(PortRef::new("pf0vf0")),

@@ -19,6 +19,16 @@ pub const NODE_ENCAP_IPS: &str = "k8s.ovn.org/node-encap-ips";
 /// tunnel endpoint of nodes that predate `node-encap-ips`.
 pub const NODE_PRIMARY_IFADDR: &str = "k8s.ovn.org/node-primary-ifaddr";
 
+/// `k8s.ovn.org/node-id`: the node's id, a decimal string (`"3"`), written
+/// by cluster-manager.
+pub const NODE_ID: &str = "k8s.ovn.org/node-id";
+/// `k8s.ovn.org/node-transit-switch-port-ifaddr`:
+/// `{"ipv4":"100.88.0.3/16"}`, written by cluster-manager (interconnect).
+pub const NODE_TRANSIT_SWITCH_PORT_IFADDR: &str = "k8s.ovn.org/node-transit-switch-port-ifaddr";
+
+/// The highest node-id OVN-Kubernetes allocates.
+const NODE_ID_MAX: u16 = 5000;
+
 /// The network key of the primary network.
 const DEFAULT_NETWORK: &str = "default";
 
@@ -34,6 +44,9 @@ pub enum AnnotationError {
     /// An IP address that does not parse.
     #[error("invalid IP address {0:?}")]
     Ip(String),
+    /// A node-id that is not a number in 0..=5000.
+    #[error("invalid node-id {0:?} (a number up to 5000)")]
+    NodeId(String),
 }
 
 #[derive(Deserialize)]
@@ -72,8 +85,17 @@ pub fn node_encap_ips(value: &str) -> Result<Vec<IpAddr>, AnnotationError> {
         .collect()
 }
 
-/// The addresses (without prefix length) of a `node-primary-ifaddr` value,
-/// IPv4 first.
+/// A `node-id` value.
+pub fn node_id(value: &str) -> Result<u16, AnnotationError> {
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|id| *id <= NODE_ID_MAX)
+        .ok_or_else(|| AnnotationError::NodeId(value.to_owned()))
+}
+
+/// The addresses (without prefix length) of a `node-primary-ifaddr` or
+/// `node-transit-switch-port-ifaddr` value, IPv4 first.
 pub fn node_primary_ifaddr(value: &str) -> Result<Vec<IpAddr>, AnnotationError> {
     let addr: PrimaryIfAddr = serde_json::from_str(value)?;
     [addr.ipv4, addr.ipv6]

@@ -54,10 +54,33 @@ fn remote_node(node: &Node, rep: &mut Reporter<'_>) -> Option<RemoteNode> {
     if pod_subnets.is_empty() || encap_ips.is_empty() {
         return None;
     }
+    let (node_id, transit_ips) = interconnect(node, rep)?;
     Some(RemoteNode {
         pod_subnets,
         encap_ips,
+        node_id,
+        transit_ips,
     })
+}
+
+/// A node's interconnect identity: node-id and transit-switch addresses,
+/// absent (`None`, empty) until cluster-manager writes them; `None` (after
+/// reporting) when either is malformed.
+fn interconnect(node: &Node, rep: &mut Reporter<'_>) -> Option<(Option<u16>, Vec<IpAddr>)> {
+    let node_id = match annotation(node, annotations::NODE_ID, annotations::node_id) {
+        Some(r) => Some(rep.ok(r)?),
+        None => None,
+    };
+    let transit = annotation(
+        node,
+        annotations::NODE_TRANSIT_SWITCH_PORT_IFADDR,
+        annotations::node_primary_ifaddr,
+    );
+    let transit_ips = match transit {
+        Some(r) => rep.ok(r)?,
+        None => Vec::new(),
+    };
+    Some((node_id, transit_ips))
 }
 
 /// Parses annotation `key` of `node` with `parse`: `None` when absent.
@@ -91,6 +114,7 @@ pub(super) fn gateway(
         .and_then(|r| rep.ok(r))
         .unwrap_or_default();
     let pod_subnets: Vec<Prefix> = subnets.iter().map(prefix).collect();
+    let (node_id, transit_ips) = interconnect(node, &mut rep).unwrap_or_default();
     let g = &ctx.gateway;
     Some(Gateway {
         node_ips: ctx.node_ips.clone(),
@@ -99,6 +123,8 @@ pub(super) fn gateway(
         router_subnet: g.router_subnet.as_ref().map(prefix),
         host_pf_mac: g.host_pf_mac,
         encap_ip: g.encap_ip,
+        node_id,
+        transit_ips,
         management_ips: pod_subnets.iter().map(|p| nth_address(p, 2)).collect(),
         pod_subnets,
         management_port: g.management_port.clone(),

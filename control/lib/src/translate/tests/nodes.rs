@@ -187,3 +187,56 @@ fn missing_own_node_is_reported_and_leaves_no_gateway() {
     assert!(matches!(t.errors[0].problem, Problem::Missing));
     assert_eq!(t.errors[0].object, HOST);
 }
+
+#[test]
+fn interconnect_identity_from_cluster_manager_annotations() {
+    let ic = |id: &str, transit: &str| {
+        json!({
+            "k8s.ovn.org/node-subnets": "{\"default\":\"10.244.2.0/24\"}",
+            "k8s.ovn.org/node-encap-ips": "[\"198.51.100.11\"]",
+            "k8s.ovn.org/node-id": id,
+            "k8s.ovn.org/node-transit-switch-port-ifaddr": transit
+        })
+    };
+    let mut own = own_node();
+    own["metadata"]["annotations"]["k8s.ovn.org/node-id"] = json!("2");
+    own["metadata"]["annotations"]["k8s.ovn.org/node-transit-switch-port-ifaddr"] =
+        json!("{\"ipv4\":\"100.88.0.2/16\",\"ipv6\":\"fd97::2/64\"}");
+    let s = snap(json!([
+        own,
+        node("host-b", ic("3", "{\"ipv4\":\"100.88.0.3/16\"}")),
+        node("id-too-big", ic("5001", "{\"ipv4\":\"100.88.0.4/16\"}")),
+        node(
+            "id-not-a-number",
+            ic("three", "{\"ipv4\":\"100.88.0.5/16\"}")
+        ),
+        node("bad-transit", ic("6", "{\"ipv4\":\"100.88.0/16\"}")),
+        node(
+            "not-interconnect",
+            json!({
+                "k8s.ovn.org/node-subnets": "{\"default\":\"10.244.8.0/24\"}",
+                "k8s.ovn.org/node-encap-ips": "[\"198.51.100.18\"]"
+            })
+        ),
+    ]));
+    let t = translate(&s, &ctx(vec![]));
+    let b = &t.tables.remote_nodes["host-b"];
+    assert_eq!(
+        (b.node_id, b.transit_ips.clone()),
+        (Some(3), vec![ip("100.88.0.3")])
+    );
+    let plain = &t.tables.remote_nodes["not-interconnect"];
+    assert_eq!((plain.node_id, plain.transit_ips.is_empty()), (None, true));
+    let bad: Vec<&str> = t.errors.iter().map(|e| e.object.as_str()).collect();
+    assert_eq!(bad, ["id-too-big", "id-not-a-number", "bad-transit"]);
+    assert!(
+        t.errors[0].to_string().contains("k8s.ovn.org/node-id"),
+        "{}",
+        t.errors[0]
+    );
+    let names: Vec<&str> = t.tables.remote_nodes.keys().map(String::as_str).collect();
+    assert_eq!(names, ["host-b", "not-interconnect"]);
+    let g = t.tables.gateway.expect("gateway");
+    assert_eq!(g.node_id, Some(2));
+    assert_eq!(g.transit_ips, vec![ip("100.88.0.2"), ip("fd97::2")]);
+}
