@@ -25,7 +25,7 @@ use std::process::Command;
 use std::ptr;
 use std::time::Instant;
 
-use dpuflow_dpdk::{EalBuilder, Mempool, MempoolConfig, Port, PortConfig};
+use dpuflow_dpdk::Port;
 use dpuflow_flow::item::GeneveOptMatch;
 use dpuflow_flow::tunnel::{
     ETHER_TYPE_IPV4, GENEVE_PROTO_ETHERNET, GENEVE_UDP_PORT, IPPROTO_TCP, IPPROTO_UDP,
@@ -38,6 +38,7 @@ use dpuflow_flow::{
     TunnelKey, TunnelKind, UdpMatch,
 };
 use dpuflow_flow_rte::{FlowApi, FlowHandle, FlowTable, FlowTableConfig, RteRule};
+use dpuflow_flow_testkit::null_port::{NullPort, NullPortConfig};
 use dpuflow_sys as sys;
 
 use crate::report::{median, result_line};
@@ -1248,34 +1249,12 @@ fn async_config() -> FlowTableConfig {
 
 /// The recorder child: create+destroy rates and FlowTable memory.
 pub fn worker(args: &WorkerArgs) -> Result<(), Error> {
-    let eal = EalBuilder::new("dpuflow-perf-rules")
-        .lcores("0")
-        .no_pci()
-        .no_huge()
-        .no_shconf()
-        .memory_mb(128)
-        .log_level("error")
-        .vdev("net_null0")
-        .init()?;
-    let pool = Mempool::new(
-        &eal,
-        "rules_pool",
-        &MempoolConfig {
-            size: 1023,
-            cache: 0,
-            ..MempoolConfig::default()
-        },
-    )?;
-    let mut port = Port::by_name(&eal, "net_null0")?;
-    port.configure(
-        &PortConfig {
-            rx_desc: 128,
-            tx_desc: 128,
-            ..PortConfig::default()
-        },
-        &pool,
-    )?;
-    port.start()?;
+    let null = NullPort::start(&NullPortConfig {
+        name: "dpuflow-perf-rules",
+        log_level: Some("error"),
+        ..NullPortConfig::default()
+    })?;
+    let port = &null.port;
     let n = args.rules.max(1);
     let rules = rules(n);
     let compiled = rules
@@ -1285,15 +1264,15 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Error> {
     for round in 1..=args.rounds.max(1) {
         let (c, d) = raw_floor(port.id(), &compiled)?;
         print_rates("floor", round, n, c, d);
-        let (c, d) = flow_table_cycle(&port, &rules, sync_config())?;
+        let (c, d) = flow_table_cycle(port, &rules, sync_config())?;
         print_rates("sync", round, n, c, d);
-        let (c, d) = flow_table_cycle(&port, &rules, async_config())?;
+        let (c, d) = flow_table_cycle(port, &rules, async_config())?;
         print_rates("async", round, n, c, d);
     }
     drop(compiled);
     for (kind, config) in [("mem-sync", sync_config()), ("mem-async", async_config())] {
         let (table, usage) = measure(|| -> Result<FlowTable, Error> {
-            let mut table = FlowTable::new(&port, config);
+            let mut table = FlowTable::new(port, config);
             for r in &rules {
                 table.insert(r)?;
             }

@@ -16,11 +16,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dpuflow_dpdk::{Eal, EalBuilder, Mempool, MempoolConfig, Port, PortConfig};
 use dpuflow_flow::offload::{OffloadBackend, OffloadError, OffloadErrorKind};
 use dpuflow_flow::{Action, Direction, Rule};
 use dpuflow_flow_rte::{FlowApi, FlowError, FlowTable, FlowTableConfig};
 use dpuflow_flow_testkit::corpus::corpus;
+use dpuflow_flow_testkit::null_port::{NullPort, NullPortConfig};
 use dpuflow_flow_testkit::testpmd::{parse_records, Record};
 
 const OUT_ENV: &str = "DPUFLOW_RECORDER_OUT";
@@ -319,52 +319,15 @@ fn the_sync_api_works_through_the_offload_backend() {
 
 // ------------------------------------------------------------- the child
 
-struct Dpdk {
-    // Dropped in order: port, pool, EAL.
-    port: Port,
-    _pool: Mempool,
-    _eal: Eal,
+fn net_null() -> NullPort {
+    NullPort::start(&NullPortConfig {
+        name: "flowtable",
+        ..NullPortConfig::default()
+    })
+    .expect("net_null port")
 }
 
-fn net_null() -> Dpdk {
-    let eal = EalBuilder::new("flowtable")
-        .lcores("0")
-        .no_pci()
-        .no_huge()
-        .no_shconf()
-        .memory_mb(128)
-        .vdev("net_null0")
-        .init()
-        .expect("eal");
-    let pool = Mempool::new(
-        &eal,
-        "ftpool",
-        &MempoolConfig {
-            size: 1023,
-            cache: 0,
-            ..Default::default()
-        },
-    )
-    .expect("pool");
-    let mut port = Port::by_name(&eal, "net_null0").expect("port");
-    port.configure(
-        &PortConfig {
-            rx_desc: 128,
-            tx_desc: 128,
-            ..PortConfig::default()
-        },
-        &pool,
-    )
-    .expect("configure");
-    port.start().expect("start");
-    Dpdk {
-        port,
-        _pool: pool,
-        _eal: eal,
-    }
-}
-
-fn async_table(dpdk: &Dpdk, config: FlowTableConfig) -> FlowTable {
+fn async_table(dpdk: &NullPort, config: FlowTableConfig) -> FlowTable {
     let table = FlowTable::new(&dpdk.port, config);
     assert_eq!(
         table.api(),

@@ -11,10 +11,10 @@
 use std::process::Command;
 use std::sync::OnceLock;
 
-use dpuflow_dpdk::{EalBuilder, Mempool, MempoolConfig, Port, PortConfig};
 use dpuflow_flow::{Action, Item, RssAction, RssType, Rule};
 use dpuflow_flow_rte::{CompileError, FlowApi, FlowTable, FlowTableConfig, PortContext, RteRule};
 use dpuflow_flow_testkit::corpus::corpus;
+use dpuflow_flow_testkit::null_port::{NullPort, NullPortConfig};
 use dpuflow_flow_testkit::recorder::{collect, dpuflow_recorder_dump};
 use dpuflow_flow_testkit::testpmd::{parse_records, Record, Testpmd};
 
@@ -199,43 +199,22 @@ fn flow_table_installs_what_testpmd_would_sync_and_async() {
 #[test]
 #[ignore = "run by flow_table_installs_what_testpmd_would_sync_and_async"]
 fn child_installs_corpus_through_flow_tables() {
-    let eal = EalBuilder::new("xcheck")
-        .lcores("0")
-        .no_pci()
-        .no_huge()
-        .no_shconf()
-        .memory_mb(128)
-        .vdev("net_null0")
-        .vdev("net_null1")
-        .init()
-        .expect("eal");
-    let pool = Mempool::new(
-        &eal,
-        "xpool",
-        &MempoolConfig {
-            size: 1023,
-            cache: 0,
-            ..Default::default()
-        },
-    )
-    .expect("pool");
-    let mut port = Port::by_name(&eal, "net_null0").expect("port");
     // As many Rx queues as testpmd's ports: RSS over every queue spreads
     // over the same list.
-    let cfg = PortConfig {
+    let null = NullPort::start(&NullPortConfig {
+        name: "xcheck",
+        vdevs: 2,
         rx_queues: Testpmd::RX_QUEUES,
-        rx_desc: 128,
-        tx_desc: 128,
-        ..PortConfig::default()
-    };
-    port.configure(&cfg, &pool).expect("configure");
-    port.start().expect("start");
+        ..NullPortConfig::default()
+    })
+    .expect("net_null port");
+    let port = &null.port;
 
     let sync = FlowTableConfig {
         prefer_async: false,
         ..FlowTableConfig::default()
     };
-    let mut table = FlowTable::new(&port, sync);
+    let mut table = FlowTable::new(port, sync);
     assert_eq!(table.api(), FlowApi::Sync);
     let handles: Vec<_> = corpus()
         .iter()
@@ -246,7 +225,7 @@ fn child_installs_corpus_through_flow_tables() {
     drop(table);
 
     let mut table = FlowTable::new(
-        &port,
+        port,
         FlowTableConfig {
             batch: 16,
             ..FlowTableConfig::default()
@@ -267,37 +246,13 @@ fn child_installs_corpus_through_flow_tables() {
 fn ports_without_flow_support_give_a_clean_unsupported_error() {
     // The only test of this process that starts an EAL (the child runs in
     // its own process).
-    let eal = EalBuilder::new("noflow")
-        .lcores("0")
-        .no_pci()
-        .no_huge()
-        .no_shconf()
-        .memory_mb(128)
-        .vdev("net_null7")
-        .init()
-        .expect("eal");
-    let pool = Mempool::new(
-        &eal,
-        "nfpool",
-        &MempoolConfig {
-            size: 1023,
-            cache: 0,
-            ..Default::default()
-        },
-    )
-    .expect("pool");
-    let mut port = Port::by_name(&eal, "net_null7").expect("port");
-    port.configure(
-        &PortConfig {
-            rx_desc: 128,
-            tx_desc: 128,
-            ..PortConfig::default()
-        },
-        &pool,
-    )
-    .expect("configure");
-    port.start().expect("start");
-    let mut table = FlowTable::new(&port, FlowTableConfig::default());
+    let null = NullPort::start(&NullPortConfig {
+        name: "noflow",
+        ..NullPortConfig::default()
+    })
+    .expect("net_null port");
+    let port = &null.port;
+    let mut table = FlowTable::new(port, FlowTableConfig::default());
     assert_eq!(
         table.api(),
         FlowApi::Sync,

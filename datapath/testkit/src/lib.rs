@@ -6,10 +6,13 @@
 //! * `recorder` and `testpmd` (feature `recorder`): the C rte_flow
 //!   recorder of `ffi-headers/testing/` and a runner for Debian's
 //!   `dpdk-testpmd` with it preloaded, to compare dpuflow's rte_flow arrays
-//!   with those of DPDK's reference parser.
+//!   with those of DPDK's reference parser; `null_port`, the started
+//!   `net_null` port the recorder's rte_flow calls are made on.
 
 pub mod corpus;
 
+#[cfg(feature = "recorder")]
+pub mod null_port;
 #[cfg(feature = "recorder")]
 pub mod recorder;
 #[cfg(feature = "recorder")]
