@@ -190,7 +190,8 @@ mod tests {
 
     #[test]
     fn workers_on_threads_see_every_generation_in_order() {
-        let (mut publisher, readers) = Publisher::new(0u64, 3);
+        // Generation n carries tables n, from the first one on.
+        let (mut publisher, readers) = Publisher::new(1u64, 3);
         let stop = Arc::new(AtomicBool::new(false));
         let threads: Vec<_> = readers
             .into_iter()
