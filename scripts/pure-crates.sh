@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PURE=(dpuflow-net dpuflow-packet dpuflow-flow dpuflow-tables dpuflow-control)
+PURE=(dpuflow-net dpuflow-packet dpuflow-flow dpuflow-tables dpuflow-engine dpuflow-control)
 FORBIDDEN='^(dpuflow-sys|dpuflow-dpdk|dpuflow-flow-rte|dpuflow-flow-doca|dpuflow-datapath|bindgen|clang-sys|pkg-config) '
 
 status=0

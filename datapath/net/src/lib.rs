@@ -32,6 +32,26 @@ impl MacAddr {
     pub const fn is_multicast(self) -> bool {
         self.0[0] & 1 == 1
     }
+
+    /// OVN-Kubernetes' MAC for an interface with address `ip`
+    /// (`util.IPAddrToHWAddr`): `0a:58:` then the four IPv4 octets; for
+    /// IPv6, `0a:58:` then the first four bytes of the SHA-256 of the
+    /// address's canonical text form (RFC 5952, as Go prints it). Pods,
+    /// router ports and the management port all get theirs this way.
+    pub fn from_ovn_ip(ip: std::net::IpAddr) -> MacAddr {
+        use sha2::{Digest, Sha256};
+        let tail = match ip {
+            std::net::IpAddr::V4(v4) => v4.octets(),
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.octets(),
+                None => {
+                    let digest = Sha256::digest(v6.to_string().as_bytes());
+                    [digest[0], digest[1], digest[2], digest[3]]
+                }
+            },
+        };
+        MacAddr([0x0a, 0x58, tail[0], tail[1], tail[2], tail[3]])
+    }
 }
 
 impl fmt::Display for MacAddr {

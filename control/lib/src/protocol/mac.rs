@@ -3,31 +3,12 @@
 
 use std::net::IpAddr;
 
-use sha2::{Digest, Sha256};
-
 pub use dpuflow_net::{MacAddr, MacParseError};
 
 /// OVN-Kubernetes' MAC for an interface with address `ip`
-/// (`util.IPAddrToHWAddr`): `0a:58:` then the four IPv4 octets; for IPv6,
-/// `0a:58:` then the first four bytes of the SHA-256 of the address's
-/// canonical text form (RFC 5952, as Go prints it).
+/// (`util.IPAddrToHWAddr`); see [`MacAddr::from_ovn_ip`].
 pub fn from_ip(ip: IpAddr) -> MacAddr {
-    let tail = match ip {
-        IpAddr::V4(v4) => v4.octets(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.octets(),
-            None => first_four(&Sha256::digest(v6.to_string().as_bytes())),
-        },
-    };
-    MacAddr([0x0a, 0x58, tail[0], tail[1], tail[2], tail[3]])
-}
-
-fn first_four(bytes: &[u8]) -> [u8; 4] {
-    let mut out = [0u8; 4];
-    for (o, b) in out.iter_mut().zip(bytes) {
-        *o = *b;
-    }
-    out
+    MacAddr::from_ovn_ip(ip)
 }
 
 #[cfg(test)]
