@@ -38,33 +38,52 @@
 //! fails with an error naming what is missing ([`Error::NotRoot`],
 //! [`Error::ToolMissing`]); nothing is skipped.
 //!
-//! # What surprised us (kernel 6.x, DPDK 22.11's `net_af_packet`)
+//! # What we found (kernel 6.x, DPDK 22.11's `net_af_packet`)
 //!
 //! * **Tx checksum offload must be off on both veth ends** (`ethtool -K
 //!   <dev> tx off`, done by [`PodBuilder::create`]). With it on, TCP and
-//!   UDP leave a pod with partial checksums (`CHECKSUM_PARTIAL`: the
-//!   kernel expects the "hardware" to finish them); an AF_PACKET socket
-//!   copies those bytes as they are, and the receiving pod drops every
-//!   segment. ICMP is checksummed in software, so ping works either way
-//!   and hides the problem. Turning tx checksumming off also turns TSO off
-//!   (it depends on it), so the pod no longer hands 64 KiB GSO super-frames
-//!   to the veth that `net_af_packet`'s 2048-byte frames would truncate.
+//!   UDP leave a pod with partial checksums (the kernel leaves them to the
+//!   "hardware"); the AF_PACKET socket copies the bytes as they are and the
+//!   other pod drops them: a UDP round trip timed out here while ping,
+//!   whose ICMP checksum is computed in software, still got every reply.
+//!   Turning tx checksumming off also turns TCP segmentation offload off
+//!   (it depends on it), so the pod's kernel cuts TCP into MTU-sized frames
+//!   (GSO) before the veth: the 2 MiB of the end-to-end test crossed the
+//!   wire as ~1,490 frames of ~1,490 bytes.
+//! * **No promiscuous mode needed**: the PMD's packet socket sees every
+//!   frame on the veth, those addressed to the other pod's MAC included;
+//!   the root-side end stayed at `promiscuity 0` throughout.
+//! * **Frame size**: the PMD's ring frames are `framesz` bytes (default
+//!   2048, `blocksz` 4096, `framecnt` 512, devargs of `net_af_packet`), so
+//!   the default 1500-byte MTU fits with room to spare; a pod MTU near or
+//!   above 2000 needs larger `framesz`/`blocksz` (not tried here). The
+//!   largest unfragmented UDP datagrams (1472 B over IPv4, 1452 B over
+//!   IPv6) crossed intact. `qdisc_bypass` is off by default (DPDK's
+//!   guide), so a capture on the root-side end should show what the PMD
+//!   sends as well as what it receives (not tried: no tcpdump here).
 //! * **Deleting a namespace does not delete its veth at once**: the kernel
-//!   tears a namespace down later, on a workqueue, and the root-side end
-//!   lingered after `ip netns del` here. A pod deletes its veth itself,
-//!   first.
+//!   tears a namespace down later, on a workqueue; the root-side end was
+//!   still listed right after `ip netns del`. A pod deletes its veth
+//!   itself, first.
 //! * **Root-side end without addresses**: `addrgenmode none` keeps even
 //!   the IPv6 link-local address off it; otherwise the root namespace
-//!   sends router solicitations and MLD reports into the wire, which the
-//!   datapath then sees as traffic from the pod.
+//!   would send router solicitations and MLD reports into the wire, which
+//!   the datapath would take for the pod's traffic.
+//! * **DAD**: `nodad` covers only the addresses given; the pod's link-local
+//!   address stayed "tentative" for a second or two after link up, so the
+//!   kit turns DAD off on the pod's interface (`accept_dad=0`).
 //! * **The port must exist before DPDK probes it**: `net_af_packet` binds
 //!   its socket to `iface` when the device is probed (EAL init for
-//!   `--vdev`, or `rte_dev_probe`/`Port::attach` later), so create the pods
-//!   first, and close the ports before the pods go.
+//!   `--vdev`, or `rte_dev_probe`, i.e. `Port::attach`, later): create the
+//!   pods first, and close the ports before the pods go.
 //! * **Only the network namespace changes** in [`Netns::run`]: the thread
 //!   still sees the root namespace's `/sys` (a mount-namespace view); use
 //!   [`Netns::exec`] (`ip netns exec`, which remounts `/sys`) for tools
 //!   that read it.
+//! * TSO is not entirely gone after `tx off` on kernels with AccECN:
+//!   `ethtool -k` still says `tcp-segmentation-offload: on` because
+//!   `tx-tcp-accecn-segmentation` stays on, while `tx-tcp-segmentation`
+//!   and `tx-tcp6-segmentation` are off (only AccECN flows would use it).
 #![deny(missing_docs)]
 
 mod cmd;
@@ -79,8 +98,9 @@ pub use netns::{Netns, NsThread, NETNS_RUN_DIR};
 pub use ping::{PingStats, Rtt};
 pub use pod::{Pod, PodBuilder};
 
-/// Why a namespace, pod or command failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a namespace, pod or command failed. `Debug` prints the message
+/// (tests `expect` these, and the message is what says what to do).
+#[derive(thiserror::Error)]
 pub enum Error {
     /// Network namespaces need root.
     #[error(
@@ -141,4 +161,10 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }

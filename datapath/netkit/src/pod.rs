@@ -193,8 +193,12 @@ impl PodBuilder {
         // either (the global ones have `nodad`): a pod is usable the moment
         // it exists, not after DAD's second or two of "tentative".
         let accept_dad = format!("/proc/sys/net/ipv6/conf/{ifname}/accept_dad");
+        // (No such file: a kernel without IPv6, and nothing to turn off.)
         netns
-            .run(|| std::fs::write(&accept_dad, "0"))?
+            .run(|| match std::fs::write(&accept_dad, "0") {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            })?
             .map_err(|e| Error::Io {
                 what: format!("writing 0 to {accept_dad} in {ns_name}"),
                 source: e,
