@@ -4,8 +4,11 @@
 set -euo pipefail
 
 # Debian packages: DPDK 22.11 runtime + headers + testpmd, libclang for
-# bindgen, pkg-config, iproute2/curl/openssl for tests and helper scripts.
-PACKAGES=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config iproute2 curl openssl ca-certificates)
+# bindgen, pkg-config, curl/openssl for tests and helper scripts; iproute2,
+# ethtool and iputils-ping for the network-namespace pods of the end-to-end
+# tests (dpuflow-netkit: `ip netns`, veth, `ethtool -K tx off`, `ping`).
+PACKAGES=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config curl openssl ca-certificates
+    iproute2 ethtool iputils-ping)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
