@@ -3,19 +3,18 @@
 //! OVN zone, and malformed input (truncated at every byte, lying lengths) as
 //! a drop reason, never a panic.
 
+mod common;
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use common::*;
+
 use dpuflow_net::MacAddr;
-use dpuflow_packet::geneve::{GeneveError, GENEVE_PORT};
+use dpuflow_packet::geneve::GeneveError;
 use dpuflow_packet::parse::tcp_flags;
 use dpuflow_packet::{parse, DropReason, GenevePacket, GeneveRepr, OvnKeys, Vlan, L3, L4};
 use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType, PacketBuilder, VlanId};
 use proptest::prelude::*;
-
-const POD_MAC: [u8; 6] = [0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x05];
-const GW_MAC: [u8; 6] = [0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x01];
-const POD: [u8; 4] = [10, 244, 1, 5];
-const PEER: [u8; 4] = [10, 244, 2, 7];
 
 fn udp4(payload: &[u8]) -> Vec<u8> {
     let mut f = Vec::new();
@@ -25,36 +24,6 @@ fn udp4(payload: &[u8]) -> Vec<u8> {
         .write(&mut f, payload)
         .unwrap();
     f
-}
-
-/// The Geneve header of the frame captured between two real OVN zones
-/// (node-id 3 → node-id 2; ../shared/reference/ovn-ic-wire.md).
-const CAPTURED_GENEVE: [u8; 16] = [
-    0x02, 0x40, 0x65, 0x58, 0xff, 0x00, 0x03, 0x00, 0x01, 0x02, 0x80, 0x01, 0x00, 0x03, 0x00, 0x02,
-];
-
-/// A pod's ping wrapped as OVN interconnect wraps it: outer IPv4/UDP 6081,
-/// Geneve with OVN's option, inner Ethernet between transit router ports.
-fn geneve_frame() -> (Vec<u8>, usize) {
-    let mut inner = Vec::new();
-    PacketBuilder::ethernet2(
-        [0x0a, 0x58, 0x64, 0x58, 0, 3],
-        [0x0a, 0x58, 0x64, 0x58, 0, 2],
-    )
-    .ipv4(PEER, POD, 63)
-    .icmpv4_echo_request(0x1234, 1)
-    .write(&mut inner, &[0u8; 56])
-    .unwrap();
-    let mut payload = CAPTURED_GENEVE.to_vec();
-    payload.extend_from_slice(&inner);
-    let mut f = Vec::new();
-    PacketBuilder::ethernet2([0x86, 0x18, 0xad, 0xb4, 0xcd, 0x46], [2, 0, 0, 0, 0, 2])
-        .ipv4([172, 31, 0, 1], [172, 31, 0, 2], 64)
-        .udp(41002, GENEVE_PORT)
-        .write(&mut f, &payload)
-        .unwrap();
-    let inner_at = f.len() - inner.len();
-    (f, inner_at)
 }
 
 #[test]
@@ -412,19 +381,9 @@ proptest! {
     }
 }
 
-/// The captured OVN frame (node-id 3 → node-id 2) up to the inner IPv4 TTL
-/// and protocol; see ../shared/reference/ovn-ic-wire.md.
-const CAPTURED: &str =
-    "0200 0000 0002 8618 adb4 cd46 0800 4500 008e 0000 4000 4011 e21d ac1f 0001 \
-    ac1f 0002 a02a 17c1 007a 1ec5 0240 6558 ff00 0300 0102 8001 0003 0002 0a58 6458 0002 \
-    0a58 6458 0003 0800 4500 0054 594b 4000 3f01";
-
 #[test]
 fn the_test_tunnel_is_byte_for_byte_what_ovn_sent() {
-    let captured: Vec<u8> = CAPTURED
-        .split_whitespace()
-        .flat_map(|w| u16::from_str_radix(w, 16).unwrap().to_be_bytes())
-        .collect();
+    let captured = captured();
     let (f, _) = geneve_frame();
     // Where the frames may differ: the UDP checksum (bytes 40-41: it covers
     // the inner payload, which differs) and the inner IPv4 identification
