@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The pure crates — rule model, software classifier, DOCA plan, desired-state
-# tables, the whole control-plane library — must build and unit-test on a
-# machine without DPDK and libclang. Proven two ways:
+# The pure crates — packet parser, connection table, rule model, software
+# classifier, DOCA plan, desired-state tables, the whole control-plane
+# library — must build and unit-test on a machine without DPDK and libclang.
+# Proven two ways:
 #  1. their dependency trees (normal, build and dev) hold no DPDK binding
 #     crate, no bindgen and no pkg-config;
 #  2. their tests run with pkg-config made to fail and libclang hidden, so
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PURE=(dpuflow-net dpuflow-packet dpuflow-flow dpuflow-tables dpuflow-engine dpuflow-control)
+PURE=(dpuflow-net dpuflow-packet dpuflow-conntrack dpuflow-flow dpuflow-tables dpuflow-engine dpuflow-control)
 FORBIDDEN='^(dpuflow-sys|dpuflow-dpdk|dpuflow-flow-rte|dpuflow-flow-doca|dpuflow-datapath|bindgen|clang-sys|pkg-config) '
 
 status=0
@@ -30,4 +31,4 @@ for crate in "${PURE[@]}"; do args+=(-p "$crate"); done
 # The control plane's integration test needs the real API server and runs in
 # the main test pass; here its library tests, and every test of the others.
 PKG_CONFIG=/bin/false LIBCLANG_PATH=/nonexistent \
-    cargo test "${args[@]}" --lib --bins --test corpus --test doca_plan --test parse
+    cargo test "${args[@]}" --lib --bins --test corpus --test doca_plan --test parse --test conntrack_stress --test lookup
