@@ -31,4 +31,5 @@ for crate in "${PURE[@]}"; do args+=(-p "$crate"); done
 # The control plane's integration test needs the real API server and runs in
 # the main test pass; here its library tests, and every test of the others.
 PKG_CONFIG=/bin/false LIBCLANG_PATH=/nonexistent \
-    cargo test "${args[@]}" --lib --bins --test corpus --test doca_plan --test parse --test conntrack_stress --test lookup
+    cargo test "${args[@]}" --lib --bins --test corpus --test doca_plan --test parse --test edit --test reply \
+        --test conntrack_stress --test lookup

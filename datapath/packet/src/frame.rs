@@ -1,8 +1,8 @@
 //! A frame the edits can change: contiguous bytes that can grow or shrink
 //! at either end without moving, as a DPDK mbuf segment does
-//! (`rte_pktmbuf_prepend`/`adj`/`append`/`trim`). The DPDK layer implements
-//! [`Frame`] for its `Mbuf`; [`VecFrame`] is the same contract over a
-//! `Vec`, for tests and fuzzing.
+//! (`rte_pktmbuf_prepend`/`adj`/`append`/`trim`). The DPDK layer's `Mbuf`
+//! is to implement [`Frame`] (on its first segment); [`VecFrame`] is the
+//! same contract over a `Vec`, for tests and fuzzing.
 
 /// Bytes of headroom a DPDK mbuf has by default (`RTE_PKTMBUF_HEADROOM`).
 pub const DEFAULT_HEADROOM: usize = 128;

@@ -1,6 +1,6 @@
 //! Packet parsing and editing for dpuflow's datapath.
 //!
-//! [`parse`] takes an Ethernet frame and returns what the pipeline keys,
+//! [`parse`](parse()) takes an Ethernet frame and returns what the pipeline keys,
 //! classifies and rewrites by — MACs, VLAN tags, ARP, IPv4/IPv6 addresses
 //! and protocol, TCP/UDP ports and flags, ICMP type and echo id, and for
 //! Geneve (UDP 6081) the VNI, OVN's logical port keys and the encapsulated

@@ -13,6 +13,9 @@ use dpuflow_packet::edit::{
     decap, decrement_ttl, encap_geneve, nat, pop_vlan, push_vlan, set_macs, Encap, NatRewrite, Side,
 };
 use dpuflow_packet::geneve::GENEVE_PORT;
+use dpuflow_packet::reply::{
+    arp_reply, echo_reply, icmp_error, neighbor_advert, tcp_reset, IcmpError, Responder,
+};
 use dpuflow_packet::{parse, EditError, Frame, OvnKeys, VecFrame, Vlan};
 use etherparse::{
     IpHeaders, IpNumber, Ipv4Header, PacketBuilder, PacketBuilderStep, SingleVlanHeader,
@@ -158,7 +161,7 @@ fn udp_v4_with_ttl(ttl: u8, options: &[u8]) -> Vec<u8> {
 #[test]
 fn ttl_decrements_with_the_header_checksum() {
     for options in [&[][..], &[1, 1, 1, 0][..]] {
-        let got = edited(&udp_v4_with_ttl(64, options), |f, h| decrement_ttl(f, h));
+        let got = edited(&udp_v4_with_ttl(64, options), decrement_ttl);
         assert_eq!(got, udp_v4_with_ttl(63, options), "options {options:?}");
         assert_eq!(verify_checksums(&got), 2);
     }
@@ -168,7 +171,7 @@ fn ttl_decrements_with_the_header_checksum() {
         .udp(1, 2)
         .write(&mut f, b"odd")
         .unwrap();
-    let got = edited(&f, |f, h| decrement_ttl(f, h));
+    let got = edited(&f, decrement_ttl);
     let mut want = Vec::new();
     eth()
         .ipv6(v6(V6_POD), v6(V6_PEER), 1)
@@ -528,6 +531,9 @@ fn arp_request() -> Vec<u8> {
     f
 }
 
+/// One edit or reply, applied to a frame.
+type Op<'a> = dyn Fn(&mut VecFrame) -> Result<(), EditError> + 'a;
+
 fn arb_pkt() -> impl Strategy<Value = (Pkt, NatRewrite)> {
     let family = any::<bool>();
     (
@@ -588,30 +594,44 @@ proptest! {
     }
 
     #[test]
-    fn edits_on_corrupted_frames_never_panic(
-        edits in proptest::collection::vec((0usize..120, any::<u8>()), 1..6),
+    fn every_edit_on_damaged_input_is_done_or_refused_without_change(
+        edits in proptest::collection::vec((0usize..120, any::<u8>()), 0..6),
+        shift in (-6i32..6, -6i32..6),
+        room in (0usize..80, 0usize..16),
         (p, rw) in arb_pkt(),
     ) {
-        // Parse the clean frame, then corrupt it: the headers go stale.
+        // Parse the clean frame, then damage it and/or its headers' offsets.
         let f = p.build();
-        let h = parse(&f).unwrap().outer;
+        let mut h = parse(&f).unwrap().outer;
+        h.l3_offset = (i32::from(h.l3_offset) + shift.0).max(0) as u16;
+        h.l4_offset = (i32::from(h.l4_offset) + shift.1).max(0) as u16;
         let mut bad = f.clone();
         for (at, byte) in edits {
             let at = at % bad.len();
             bad[at] = byte;
         }
-        let mut frame = VecFrame::new(&bad);
-        let _ = nat(&mut frame, &h, &rw);
-        let _ = decrement_ttl(&mut frame, &h);
-        let _ = dpuflow_packet::reply::icmp_error(
-            &mut frame,
-            &h,
-            dpuflow_packet::reply::IcmpError::TimeExceeded,
-            &dpuflow_packet::reply::Responder { mac: MacAddr(GW_MAC), ip: p.dst, ttl: 255 },
-        );
-        let _ = dpuflow_packet::reply::tcp_reset(&mut frame, &h, 64);
-        let _ = dpuflow_packet::reply::echo_reply(&mut frame, &h, 64);
-        let _ = pop_vlan(&mut frame);
+        let from = Responder { mac: MacAddr(GW_MAC), ip: p.dst, ttl: 255 };
+        let ops: [&Op; 12] = [
+            &|fr| nat(fr, &h, &rw),
+            &|fr| decrement_ttl(fr, &h),
+            &|fr| icmp_error(fr, &h, IcmpError::TimeExceeded, &from),
+            &|fr| icmp_error(fr, &h, IcmpError::TooBig { mtu: 1280 }, &from),
+            &|fr| tcp_reset(fr, &h, 64),
+            &|fr| echo_reply(fr, &h, 64),
+            &|fr| arp_reply(fr, &h, MacAddr(GW_MAC)),
+            &|fr| neighbor_advert(fr, &h, MacAddr(GW_MAC), true),
+            &|fr| pop_vlan(fr).map(drop),
+            &|fr| push_vlan(fr, Vlan { vid: 1, pcp: 1 }),
+            &|fr| encap_geneve(fr, &captured_encap()).map(drop),
+            &|fr| decap(fr, usize::from(h.l4_offset)),
+        ];
+        for (i, op) in ops.iter().enumerate() {
+            let mut frame = VecFrame::with_room(&bad, room.0, room.1);
+            let before = frame.clone();
+            if op(&mut frame).is_err() {
+                prop_assert_eq!(&frame, &before, "op {} changed a refused frame", i);
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! In-place edits of a parsed frame — the act stage's primitives: MACs,
 //! VLAN tags, TTL, NAT, Geneve encapsulation. Each takes the [`Frame`] and,
-//! where it needs them, the [`Headers`] [`parse`](crate::parse) returned
+//! where it needs them, the [`Headers`] [`parse`](crate::parse()) returned
 //! for it; checksums are updated incrementally (RFC 1624) except where a
 //! header is new. Nothing allocates and nothing panics: a frame that cannot
 //! be edited is an [`EditError`], and the frame is then unchanged.

@@ -26,8 +26,8 @@ pub use nd::neighbor_advert;
 pub use tcp::tcp_reset;
 
 /// Who answers with an ICMP error: the router port's MAC and address, and
-/// the TTL (hop limit) the answer starts with (OVN: 255, 254 for time
-/// exceeded).
+/// the TTL (hop limit) the answer starts with (OVN's router flows set 254
+/// on time exceeded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Responder {
     /// Source MAC of the answer.
