@@ -8,4 +8,15 @@
 //! buffers. Nothing here allocates or locks per packet.
 #![deny(missing_docs)]
 
+pub mod flow;
 pub mod lookup;
+pub mod neighbour;
+pub mod reason;
+pub mod stats;
+pub mod worker;
+
+pub use neighbour::{NeighbourView, Neighbours};
+pub use reason::Reason;
+pub use stats::Stats;
+pub use worker::{Verdict, Worker};
+pub mod decide;

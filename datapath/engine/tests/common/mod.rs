@@ -126,3 +126,45 @@ pub fn tables() -> Tables {
 pub fn compiled(t: &Tables) -> Compiled {
     Compiled::new(t, &ports(), &NodeSettings::default())
 }
+
+use dpuflow_conntrack::{Config, Conntrack};
+use dpuflow_engine::{Neighbours, Worker};
+
+/// The uplink's MAC, and the MAC node-b's encap IP resolves to.
+pub const UPLINK_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x02]);
+pub const NODE_B_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x03]);
+
+/// One worker over the small cluster, node-b's MAC already resolved.
+pub struct Rig {
+    pub t: Compiled,
+    pub w: Worker,
+    pub n: Neighbours,
+}
+
+/// `workers` workers over `t`; node-b's MAC resolved when `resolved`.
+pub fn rig_with(t: Tables, workers: usize, resolved: bool) -> (Compiled, Vec<Worker>, Neighbours) {
+    let c = compiled(&t);
+    let config = Config {
+        capacity: 1024,
+        ..Config::default()
+    };
+    let (_ct, owners) = Conntrack::new(config, workers).unwrap();
+    let n = Neighbours::new(64);
+    if resolved {
+        n.set(ip("172.31.0.3"), NODE_B_MAC);
+    }
+    let ws = owners
+        .into_iter()
+        .map(|o| Worker::new(o, n.view(), UPLINK_MAC))
+        .collect();
+    (c, ws, n)
+}
+
+pub fn rig(t: Tables) -> Rig {
+    let (t, mut ws, n) = rig_with(t, 1, true);
+    Rig {
+        t,
+        w: ws.pop().unwrap(),
+        n,
+    }
+}

@@ -1,0 +1,700 @@
+//! Frames through the whole pipeline (parse, connection tracking,
+//! classification, action), checked byte for byte against frames
+//! `etherparse` builds, checksums included.
+#![allow(clippy::too_many_arguments)]
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use common::*;
+use dpuflow_engine::{Reason, Verdict};
+use dpuflow_net::MacAddr;
+use dpuflow_packet::{Frame, VecFrame};
+use dpuflow_tables::{
+    AllowRule, DirectionPolicy, Peers, PodKey, Policy, PortRange, Ports, Protocol,
+};
+use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+
+const POD_A: &str = "10.244.2.5";
+const POD_B: &str = "10.244.2.6";
+const REMOTE_POD: &str = "10.244.3.7";
+
+fn v4(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn v6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn mac(s: &str) -> MacAddr {
+    MacAddr::from_ovn_ip(ip(s))
+}
+
+fn gw_mac() -> MacAddr {
+    mac("10.244.2.1")
+}
+
+fn tcp4(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    src: &str,
+    dst: &str,
+    ttl: u8,
+    sport: u16,
+    dport: u16,
+    syn: bool,
+    payload: &[u8],
+) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(src_mac.0, dst_mac.0).ipv4(
+        v4(src).octets(),
+        v4(dst).octets(),
+        ttl,
+    );
+    let b = b.tcp(sport, dport, 1000, 64240);
+    let b = if syn { b.syn() } else { b.ack(1) };
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+fn udp4(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    src: &str,
+    dst: &str,
+    ttl: u8,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src_mac.0, dst_mac.0)
+        .ipv4(v4(src).octets(), v4(dst).octets(), ttl)
+        .udp(sport, dport)
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+fn run(r: &mut Rig, bytes: &[u8], port: u16) -> (Verdict, Vec<u8>) {
+    let mut f = VecFrame::new(bytes);
+    let v = r.w.process(&r.t, &mut f, port, 1);
+    (v, f.bytes().to_vec())
+}
+
+/// The frame OVN interconnect puts on the wire for `inner` (already
+/// routed: TTL decremented, transit router port MACs), from node-id 2 to
+/// node-id 3, as the capture in ovn-ic-wire.md shows it.
+fn ovn_ic_frame(inner: &[u8], sport: u16) -> Vec<u8> {
+    let mut geneve = vec![0x02, 0x40, 0x65, 0x58, 0xff, 0x00, 0x03, 0x00];
+    geneve.extend_from_slice(&[0x01, 0x02, 0x80, 0x01, 0x00, 0x02, 0x00, 0x03]);
+    geneve.extend_from_slice(inner);
+    let mut out = Vec::new();
+    let mut ip = etherparse::Ipv4Header::new(
+        0,
+        64,
+        etherparse::IpNumber::UDP,
+        [172, 31, 0, 2],
+        [172, 31, 0, 3],
+    )
+    .unwrap();
+    ip.dont_fragment = true;
+    PacketBuilder::ethernet2(UPLINK_MAC.0, NODE_B_MAC.0)
+        .ip(etherparse::IpHeaders::Ipv4(ip, Default::default()))
+        .udp(sport, 6081)
+        .write(&mut out, &geneve)
+        .unwrap();
+    out
+}
+
+fn udp_sport(frame: &[u8]) -> u16 {
+    match SlicedPacket::from_ethernet(frame).unwrap().transport {
+        Some(TransportSlice::Udp(u)) => u.source_port(),
+        other => panic!("not UDP: {other:?}"),
+    }
+}
+
+#[test]
+fn pod_to_pod_on_this_node_is_routed_by_the_gateway() {
+    let mut r = rig(tables());
+    let sent = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        POD_B,
+        64,
+        40000,
+        8080,
+        true,
+        b"hi",
+    );
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_B_PORT));
+    let want = tcp4(
+        gw_mac(),
+        mac(POD_B),
+        POD_A,
+        POD_B,
+        63,
+        40000,
+        8080,
+        true,
+        b"hi",
+    );
+    assert_eq!(out, want);
+    // Switched within the subnet (addressed to B's MAC): untouched.
+    let sent = udp4(mac(POD_A), mac(POD_B), POD_A, POD_B, 64, 5000, 53, b"q");
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!((v, out), (Verdict::Tx(POD_B_PORT), sent));
+    assert_eq!(r.w.stats.conns_created, 2);
+}
+
+#[test]
+fn pod_to_remote_pod_leaves_exactly_as_ovn_interconnect_sends_it() {
+    let mut r = rig(tables());
+    let sent = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        REMOTE_POD,
+        64,
+        40000,
+        8080,
+        true,
+        b"hello",
+    );
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    let inner = tcp4(
+        mac("100.88.0.2"),
+        mac("100.88.0.3"),
+        POD_A,
+        REMOTE_POD,
+        63,
+        40000,
+        8080,
+        true,
+        b"hello",
+    );
+    let sport = udp_sport(&out);
+    assert!((32768..61000).contains(&sport), "{sport}");
+    assert_eq!(out, ovn_ic_frame(&inner, sport));
+    // The same flow keeps its source port (ECMP must not reorder it).
+    let (_, again) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(udp_sport(&again), sport);
+}
+
+#[test]
+fn remote_pod_to_local_pod_is_accepted_only_as_ovn_sends_it() {
+    let mut r = rig(tables());
+    let inner = tcp4(
+        mac("100.88.0.3"),
+        mac("100.88.0.2"),
+        REMOTE_POD,
+        POD_A,
+        63,
+        8080,
+        40000,
+        true,
+        b"x",
+    );
+    // Built as node-b would send it (ingress 3, egress 2).
+    let mut wire = ovn_ic_frame(&inner, 50000);
+    swap_for_receive(&mut wire);
+    let (v, out) = run(&mut r, &wire, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(
+        out,
+        tcp4(
+            gw_mac(),
+            mac(POD_A),
+            REMOTE_POD,
+            POD_A,
+            62,
+            8080,
+            40000,
+            true,
+            b"x"
+        )
+    );
+
+    // Everything OVN drops, we drop, each for its reason.
+    type Spoil = fn(&mut [u8]);
+    let cases: [(&str, Spoil, Reason); 4] = [
+        ("vni", |f| f[46] = 0xfe, Reason::TunnelWrongVni),
+        ("egress", |f| f[57] = 9, Reason::TunnelWrongEgress),
+        ("inner mac", |f| f[63] = 0x99, Reason::TunnelWrongInnerMac),
+        ("source", |f| f[29] = 0x63, Reason::TunnelUnknownSource),
+    ];
+    for (what, spoil, reason) in cases {
+        let mut bad = ovn_ic_frame(&inner, 50000);
+        swap_for_receive(&mut bad);
+        spoil(&mut bad);
+        fix_udp_checksum_zero(&mut bad);
+        let (v, _) = run(&mut r, &bad, UPLINK);
+        assert_eq!(v, Verdict::Drop(reason), "{what}");
+    }
+}
+
+/// Turns a frame node 2 sends to node 3 into one node 3 sends to node 2:
+/// outer MACs and IPs swapped, OVN keys swapped (the IPv4 checksum is
+/// symmetric in the swap; the UDP checksum is cleared, which OVN accepts).
+fn swap_for_receive(f: &mut [u8]) {
+    let (a, b) = (f[0..6].to_vec(), f[6..12].to_vec());
+    f[0..6].copy_from_slice(&b);
+    f[6..12].copy_from_slice(&a);
+    let (s, d) = (f[26..30].to_vec(), f[30..34].to_vec());
+    f[26..30].copy_from_slice(&d);
+    f[30..34].copy_from_slice(&s);
+    f[55] = 3; // ingress key low byte (bytes 54..56)
+    f[57] = 2; // egress key low byte (bytes 56..58)
+    fix_udp_checksum_zero(f);
+}
+
+fn fix_udp_checksum_zero(f: &mut [u8]) {
+    f[40] = 0;
+    f[41] = 0;
+}
+
+#[test]
+fn cluster_ip_is_dnatted_to_an_endpoint_and_the_reply_undone() {
+    let mut t = tables();
+    // One endpoint, on node-b, so the reply comes back through the tunnel.
+    t.services.values_mut().next().unwrap().ports[0].backends = vec![dpuflow_tables::Backend {
+        ip: ip(REMOTE_POD),
+        port: 8080,
+    }];
+    let mut r = rig(t);
+    let sent = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        "10.96.0.10",
+        64,
+        40001,
+        80,
+        true,
+        b"",
+    );
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    let inner = tcp4(
+        mac("100.88.0.2"),
+        mac("100.88.0.3"),
+        POD_A,
+        REMOTE_POD,
+        63,
+        40001,
+        8080,
+        true,
+        b"",
+    );
+    assert_eq!(out, ovn_ic_frame(&inner, udp_sport(&out)));
+
+    let reply = tcp4(
+        mac("100.88.0.3"),
+        mac("100.88.0.2"),
+        REMOTE_POD,
+        POD_A,
+        63,
+        8080,
+        40001,
+        false,
+        b"ok",
+    );
+    let mut wire = ovn_ic_frame(&reply, 50001);
+    swap_for_receive(&mut wire);
+    let (v, out) = run(&mut r, &wire, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(
+        out,
+        tcp4(
+            gw_mac(),
+            mac(POD_A),
+            "10.96.0.10",
+            POD_A,
+            62,
+            80,
+            40001,
+            false,
+            b"ok"
+        )
+    );
+    assert_eq!(r.w.stats.conn_hits, 1);
+}
+
+#[test]
+fn a_service_without_endpoints_is_rejected_with_a_reset() {
+    let mut t = tables();
+    t.services.values_mut().next().unwrap().ports[0]
+        .backends
+        .clear();
+    let mut r = rig(t);
+    let sent = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        "10.96.0.10",
+        64,
+        40002,
+        80,
+        true,
+        b"",
+    );
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    let sliced = SlicedPacket::from_ethernet(&out).unwrap();
+    let Some(TransportSlice::Tcp(tcp)) = sliced.transport else {
+        panic!("no TCP")
+    };
+    assert!(tcp.rst() && tcp.ack());
+    assert_eq!((tcp.source_port(), tcp.destination_port()), (80, 40002));
+    assert_eq!(r.w.stats.drops_of(Reason::NoEndpoints), 1);
+}
+
+fn isolate_b_ingress(allow_from: &str, port: u16) -> dpuflow_tables::Tables {
+    let mut t = tables();
+    let peers: dpuflow_tables::PrefixSet = [prefix(allow_from)].into_iter().collect();
+    t.policies.insert(
+        PodKey::primary("default", "b"),
+        Policy {
+            ingress: DirectionPolicy::isolated([AllowRule {
+                peers: Peers::Prefixes(peers),
+                ports: Ports::ranges([PortRange::single(Protocol::Tcp, port)]),
+            }]),
+            egress: DirectionPolicy::open(),
+            allow_arp_nd: true,
+            allow_management: true,
+        },
+    );
+    t
+}
+
+#[test]
+fn ingress_policy_allows_what_it_lists_and_the_replies_of_it() {
+    let mut r = rig(isolate_b_ingress("10.244.2.5/32", 8080));
+    let allowed = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        POD_B,
+        64,
+        40003,
+        8080,
+        true,
+        b"",
+    );
+    assert_eq!(run(&mut r, &allowed, POD_A_PORT).0, Verdict::Tx(POD_B_PORT));
+    // B's reply passes although B's policy says nothing about A's port.
+    let reply = tcp4(
+        mac(POD_B),
+        gw_mac(),
+        POD_B,
+        POD_A,
+        64,
+        8080,
+        40003,
+        false,
+        b"",
+    );
+    assert_eq!(run(&mut r, &reply, POD_B_PORT).0, Verdict::Tx(POD_A_PORT));
+    let other_port = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        POD_B,
+        64,
+        40004,
+        9090,
+        true,
+        b"",
+    );
+    assert_eq!(
+        run(&mut r, &other_port, POD_A_PORT).0,
+        Verdict::Drop(Reason::PolicyIngress)
+    );
+    // The management port (kubelet probes) passes.
+    let probe = tcp4(
+        mac("10.244.2.2"),
+        gw_mac(),
+        "10.244.2.2",
+        POD_B,
+        64,
+        40005,
+        9090,
+        true,
+        b"",
+    );
+    assert_eq!(run(&mut r, &probe, MGMT_PORT).0, Verdict::Tx(POD_B_PORT));
+    // B may still open connections of its own (egress is not isolated),
+    // and A's unsolicited packets to B stay denied.
+    let unsolicited = udp4(mac(POD_A), gw_mac(), POD_A, POD_B, 64, 5000, 8080, b"");
+    assert_eq!(
+        run(&mut r, &unsolicited, POD_A_PORT).0,
+        Verdict::Drop(Reason::PolicyIngress)
+    );
+    assert_eq!(r.w.stats.drops_of(Reason::PolicyIngress), 2);
+}
+
+#[test]
+fn spoofed_sources_are_dropped_by_port_security() {
+    let mut r = rig(tables());
+    let wrong_ip = tcp4(mac(POD_A), gw_mac(), POD_B, REMOTE_POD, 64, 1, 2, true, b"");
+    assert_eq!(
+        run(&mut r, &wrong_ip, POD_A_PORT).0,
+        Verdict::Drop(Reason::PortSecurity)
+    );
+    let wrong_mac = tcp4(mac(POD_B), gw_mac(), POD_A, REMOTE_POD, 64, 1, 2, true, b"");
+    assert_eq!(
+        run(&mut r, &wrong_mac, POD_A_PORT).0,
+        Verdict::Drop(Reason::PortSecurity)
+    );
+}
+
+#[test]
+fn arp_is_answered_for_the_gateway_and_local_pods_only() {
+    let mut r = rig(tables());
+    let arp = |target: &str| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(mac(POD_A).0, [0xff; 6])
+            .arp(
+                etherparse::ArpPacket::new(
+                    etherparse::ArpHardwareId::ETHERNET,
+                    etherparse::EtherType::IPV4,
+                    etherparse::ArpOperation::REQUEST,
+                    &mac(POD_A).0,
+                    &v4(POD_A).octets(),
+                    &[0; 6],
+                    &v4(target).octets(),
+                )
+                .unwrap(),
+            )
+            .write(&mut out)
+            .unwrap();
+        out
+    };
+    let (v, out) = run(&mut r, &arp("10.244.2.1"), POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(&out[0..6], &mac(POD_A).0);
+    assert_eq!(&out[6..12], &gw_mac().0);
+    assert_eq!(&out[20..22], &[0, 2]);
+    assert_eq!(&out[22..28], &gw_mac().0);
+    let (v, out) = run(&mut r, &arp(POD_B), POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(&out[22..28], &mac(POD_B).0);
+    assert_eq!(
+        run(&mut r, &arp("10.244.2.77"), POD_A_PORT).0,
+        Verdict::Drop(Reason::ArpNotForUs)
+    );
+}
+
+#[test]
+fn ipv6_neighbour_solicitation_for_the_gateway_is_answered() {
+    let mut r = rig(tables());
+    let gw6 = v6("fd00:10:244:2::1");
+    let mut body = vec![0u8; 4];
+    body.extend_from_slice(&gw6.octets());
+    body.extend_from_slice(&[1, 1]);
+    body.extend_from_slice(&mac(POD_A).0);
+    let solicited = v6("ff02::1:ff00:1");
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(mac(POD_A).0, [0x33, 0x33, 0xff, 0, 0, 1])
+        .ipv6(v6("fd00:10:244:2::5").octets(), solicited.octets(), 255)
+        .icmpv6(etherparse::Icmpv6Type::Unknown {
+            type_u8: 135,
+            code_u8: 0,
+            bytes5to8: [0; 4],
+        })
+        .write(&mut out, &body[4..])
+        .unwrap();
+    let (v, reply) = run(&mut r, &out, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    let sliced = SlicedPacket::from_ethernet(&reply).unwrap();
+    let Some(TransportSlice::Icmpv6(icmp)) = sliced.transport else {
+        panic!("no ICMPv6")
+    };
+    assert_eq!(icmp.type_u8(), 136);
+    assert_eq!(&reply[6..12], &gw_mac().0);
+}
+
+#[test]
+fn ipv6_pod_to_remote_pod_and_back() {
+    let mut r = rig(tables());
+    let mut sent = Vec::new();
+    PacketBuilder::ethernet2(mac(POD_A).0, gw_mac().0)
+        .ipv6(
+            v6("fd00:10:244:2::5").octets(),
+            v6("fd00:10:244:3::7").octets(),
+            64,
+        )
+        .udp(7000, 7001)
+        .write(&mut sent, b"six")
+        .unwrap();
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    let parsed = dpuflow_packet::parse(&out).unwrap();
+    let tun = parsed.tunnel.unwrap();
+    assert_eq!(tun.vni, 16_711_683);
+    assert_eq!((tun.ovn.unwrap().ingress, tun.ovn.unwrap().egress), (2, 3));
+    match tun.inner.l3 {
+        dpuflow_packet::L3::Ipv6 { hop_limit, dst, .. } => {
+            assert_eq!(hop_limit, 63);
+            assert_eq!(dst, v6("fd00:10:244:3::7"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn too_big_for_the_overlay_is_answered_with_fragmentation_needed() {
+    let mut r = rig(tables());
+    let sent = udp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        REMOTE_POD,
+        64,
+        1,
+        2,
+        &[0u8; 1472],
+    );
+    let mut sent_df = sent.clone();
+    sent_df[20] |= 0x40; // DF (etherparse sets it already; keep it explicit)
+    let (v, out) = run(&mut r, &sent_df, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    let sliced = SlicedPacket::from_ethernet(&out).unwrap();
+    let Some(TransportSlice::Icmpv4(icmp)) = sliced.transport else {
+        panic!("no ICMP")
+    };
+    assert_eq!((icmp.type_u8(), icmp.code_u8()), (3, 4));
+    assert_eq!(u16::from_be_bytes([out[40], out[41]]), 1400, "next-hop MTU");
+    assert_eq!(r.w.stats.drops_of(Reason::TooBig), 1);
+}
+
+#[test]
+fn malformed_frames_are_counted_drops() {
+    let mut r = rig(tables());
+    let good = tcp4(mac(POD_A), gw_mac(), POD_A, POD_B, 64, 1, 2, true, b"abc");
+    for len in 0..good.len() - 3 {
+        let v = run(&mut r, &good[..len], POD_A_PORT).0;
+        assert!(matches!(v, Verdict::Drop(_)), "cut at {len}: {v:?}");
+    }
+    assert!(r.w.stats.drops_of(Reason::Malformed) > 0);
+}
+
+#[test]
+fn an_unresolved_tunnel_peer_is_asked_for_by_arp() {
+    let (t, mut ws, n) = rig_with(tables(), 1, false);
+    let mut r = Rig {
+        t,
+        w: ws.pop().unwrap(),
+        n,
+    };
+    let sent = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        REMOTE_POD,
+        64,
+        40000,
+        8080,
+        true,
+        b"",
+    );
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    assert_eq!(out.len(), 42);
+    assert_eq!(&out[12..14], &[0x08, 0x06]);
+    assert_eq!(&out[38..42], &[172, 31, 0, 3]);
+    assert_eq!(r.w.stats.drops_of(Reason::NeighbourUnresolved), 1);
+    // node-b's reply is learned and published by the builder side.
+    let mut arp_reply = Vec::new();
+    PacketBuilder::ethernet2(NODE_B_MAC.0, UPLINK_MAC.0)
+        .arp(
+            etherparse::ArpPacket::new(
+                etherparse::ArpHardwareId::ETHERNET,
+                etherparse::EtherType::IPV4,
+                etherparse::ArpOperation::REPLY,
+                &NODE_B_MAC.0,
+                &[172, 31, 0, 3],
+                &UPLINK_MAC.0,
+                &[172, 31, 0, 2],
+            )
+            .unwrap(),
+        )
+        .write(&mut arp_reply)
+        .unwrap();
+    assert_eq!(run(&mut r, &arp_reply, UPLINK).0, Verdict::Tx(HOST_PF));
+    assert_eq!(r.n.apply_reports(), 1);
+    assert_eq!(
+        r.n.snapshot().get(&IpAddr::from([172, 31, 0, 3])),
+        Some(&NODE_B_MAC)
+    );
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    assert_eq!(&out[0..6], &NODE_B_MAC.0);
+}
+
+#[test]
+fn two_workers_share_connections_when_the_nat_reply_lands_on_the_other() {
+    let mut t = tables();
+    t.services.values_mut().next().unwrap().ports[0].backends = vec![dpuflow_tables::Backend {
+        ip: ip(REMOTE_POD),
+        port: 8080,
+    }];
+    let (c, mut ws, _n) = rig_with(t, 2, true);
+    let (mut w1, mut w0) = (ws.pop().unwrap(), ws.pop().unwrap());
+    let syn = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        "10.96.0.10",
+        64,
+        40010,
+        80,
+        true,
+        b"",
+    );
+    let mut f = VecFrame::new(&syn);
+    assert_eq!(w0.process(&c, &mut f, POD_A_PORT, 1), Verdict::Tx(UPLINK));
+    let reply = tcp4(
+        mac("100.88.0.3"),
+        mac("100.88.0.2"),
+        REMOTE_POD,
+        POD_A,
+        63,
+        8080,
+        40010,
+        false,
+        b"",
+    );
+    let mut wire = ovn_ic_frame(&reply, 50002);
+    swap_for_receive(&mut wire);
+    let mut f = VecFrame::new(&wire);
+    assert_eq!(w1.process(&c, &mut f, UPLINK, 2), Verdict::Tx(POD_A_PORT));
+    assert_eq!(
+        f.bytes(),
+        tcp4(
+            gw_mac(),
+            mac(POD_A),
+            "10.96.0.10",
+            POD_A,
+            62,
+            80,
+            40010,
+            false,
+            b""
+        )
+        .as_slice()
+    );
+    assert_eq!(
+        (
+            w0.stats.conns_created,
+            w1.stats.conns_created,
+            w1.stats.conn_hits
+        ),
+        (1, 0, 1)
+    );
+}

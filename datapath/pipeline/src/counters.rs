@@ -1,0 +1,85 @@
+//! A worker's counters as the control thread reads them: the worker keeps
+//! plain integers and stores copies here once per poll iteration (relaxed,
+//! one writer), so reading never stops a worker and counting costs the
+//! packet path nothing.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dpuflow_engine::{Reason, Stats};
+use dpuflow_packet::DropReason;
+
+/// Counters of one worker.
+#[derive(Debug)]
+pub struct WorkerCounters {
+    packets: AtomicU64,
+    forwarded: AtomicU64,
+    answered: AtomicU64,
+    conn_hits: AtomicU64,
+    conns_created: AtomicU64,
+    drops: [AtomicU64; Reason::COUNT],
+    malformed: [AtomicU64; DropReason::ALL.len()],
+    /// Frames the tx queue did not take (dropped).
+    pub tx_dropped: AtomicU64,
+    /// Multi-segment frames (dropped: the engine edits one segment).
+    pub multi_segment: AtomicU64,
+    /// TSC cycles of iterations that received packets.
+    pub busy_cycles: AtomicU64,
+    /// The table generation this worker runs.
+    pub generation: AtomicU64,
+}
+
+impl Default for WorkerCounters {
+    fn default() -> Self {
+        Self {
+            packets: AtomicU64::new(0),
+            forwarded: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+            conn_hits: AtomicU64::new(0),
+            conns_created: AtomicU64::new(0),
+            drops: std::array::from_fn(|_| AtomicU64::new(0)),
+            malformed: std::array::from_fn(|_| AtomicU64::new(0)),
+            tx_dropped: AtomicU64::new(0),
+            multi_segment: AtomicU64::new(0),
+            busy_cycles: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+        }
+    }
+}
+
+impl WorkerCounters {
+    /// Stores the worker's engine counters.
+    pub fn publish(&self, s: &Stats) {
+        let set = |a: &AtomicU64, v: u64| a.store(v, Ordering::Relaxed);
+        set(&self.packets, s.packets);
+        set(&self.forwarded, s.forwarded);
+        set(&self.answered, s.answered);
+        set(&self.conn_hits, s.conn_hits);
+        set(&self.conns_created, s.conns_created);
+        for (a, v) in self.drops.iter().zip(s.drops) {
+            set(a, v);
+        }
+        for (a, v) in self.malformed.iter().zip(s.malformed) {
+            set(a, v);
+        }
+    }
+
+    /// The engine counters last published.
+    pub fn stats(&self) -> Stats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut s = Stats {
+            packets: get(&self.packets),
+            forwarded: get(&self.forwarded),
+            answered: get(&self.answered),
+            conn_hits: get(&self.conn_hits),
+            conns_created: get(&self.conns_created),
+            ..Stats::default()
+        };
+        for (v, a) in s.drops.iter_mut().zip(&self.drops) {
+            *v = get(a);
+        }
+        for (v, a) in s.malformed.iter_mut().zip(&self.malformed) {
+            *v = get(a);
+        }
+        s
+    }
+}

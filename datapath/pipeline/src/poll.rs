@@ -1,0 +1,129 @@
+//! A worker's poll loop, run to completion on one lcore: rx bursts from
+//! this worker's queues → the engine, frame by frame → per-port tx bursts.
+//! Between iterations it picks up the newest table generation (one pointer
+//! comparison), publishes its counters and, when idle, ages connections.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use dpuflow_dpdk::{rdtsc, Burst, RxQueue, StopFlag, TxQueue};
+use dpuflow_engine::lookup::Compiled;
+use dpuflow_engine::{Verdict, Worker};
+
+use crate::counters::WorkerCounters;
+use crate::frame::MbufFrame;
+use crate::generation::Reader;
+
+/// Frames per burst.
+pub const BURST: usize = 32;
+/// Connections aged per idle iteration.
+const SWEEP_BUDGET: usize = 256;
+
+/// One port as a worker sees it: its rx queue on the port (if it polls
+/// one) and its own tx queue.
+#[derive(Debug)]
+pub struct PortQueues {
+    /// DPDK port id.
+    pub port: u16,
+    /// The rx queue this worker polls, if any.
+    pub rx: Option<RxQueue>,
+    /// This worker's tx queue.
+    pub tx: TxQueue,
+}
+
+/// Everything one worker owns.
+#[derive(Debug)]
+pub struct PollLoop {
+    /// The pipeline.
+    pub engine: Worker,
+    /// Table generations.
+    pub reader: Reader<Compiled>,
+    /// Every port of the datapath.
+    pub ports: Vec<PortQueues>,
+    /// Where counters are published.
+    pub counters: Arc<WorkerCounters>,
+}
+
+impl PollLoop {
+    /// Runs until `stop` is raised; returns the loop (queues included).
+    pub fn run(mut self, stop: &StopFlag) -> Self {
+        let mut rx = Burst::<BURST>::new();
+        let mut tx: Vec<Burst<BURST>> = self.ports.iter().map(|_| Burst::new()).collect();
+        let slot_of = slots(&self.ports);
+        let epoch = Instant::now();
+        let mut busy = 0u64;
+        while !stop.is_stopped() {
+            let now = epoch.elapsed().as_millis() as u64;
+            let gen = self.reader.refresh();
+            self.counters.generation.store(gen.number, Ordering::Relaxed);
+            let mut received = 0;
+            let t0 = rdtsc();
+            for i in 0..self.ports.len() {
+                let (port, n) = match self.ports.get_mut(i) {
+                    Some(PortQueues {
+                        port,
+                        rx: Some(q),
+                        ..
+                    }) => (*port, q.rx_burst(&mut rx)),
+                    _ => continue,
+                };
+                received += n;
+                while let Some(mut m) = rx.pop() {
+                    if !m.is_contiguous() {
+                        self.counters.multi_segment.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let verdict =
+                        self.engine
+                            .process(&gen.tables, &mut MbufFrame(&mut m), port, now);
+                    let Verdict::Tx(out) = verdict else { continue };
+                    let Some(&Some(slot)) = slot_of.get(usize::from(out)) else {
+                        continue;
+                    };
+                    if let Some(b) = tx.get_mut(slot) {
+                        if b.is_full() {
+                            flush(&mut self.ports, slot, b, &self.counters);
+                        }
+                        let _ = b.push(m);
+                    }
+                }
+            }
+            for (slot, b) in tx.iter_mut().enumerate() {
+                if !b.is_empty() {
+                    flush(&mut self.ports, slot, b, &self.counters);
+                }
+            }
+            if received == 0 {
+                self.engine.sweep(now, SWEEP_BUDGET);
+            } else {
+                busy += rdtsc().wrapping_sub(t0);
+                self.counters.busy_cycles.store(busy, Ordering::Relaxed);
+            }
+            self.counters.publish(&self.engine.stats);
+        }
+        self
+    }
+}
+
+/// Port id → position in `ports`.
+fn slots(ports: &[PortQueues]) -> Vec<Option<usize>> {
+    let max = ports.iter().map(|p| usize::from(p.port)).max().unwrap_or(0);
+    let mut out = vec![None; max + 1];
+    for (i, p) in ports.iter().enumerate() {
+        if let Some(s) = out.get_mut(usize::from(p.port)) {
+            *s = Some(i);
+        }
+    }
+    out
+}
+
+fn flush(ports: &mut [PortQueues], slot: usize, b: &mut Burst<BURST>, c: &WorkerCounters) {
+    if let Some(p) = ports.get_mut(slot) {
+        p.tx.tx_burst(b);
+    }
+    if !b.is_empty() {
+        c.tx_dropped.fetch_add(b.len() as u64, Ordering::Relaxed);
+        b.clear();
+    }
+}
