@@ -32,6 +32,16 @@ pub struct TablesHandle {
 }
 
 impl TablesHandle {
+    /// A handle to a channel nobody reads (sending fails): what a stopped
+    /// datapath leaves behind.
+    pub(crate) fn detached(tx: Sender<Vec<Update>>) -> Self {
+        Self {
+            tx,
+            sent: Arc::new(AtomicU64::new(0)),
+            live: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
     /// Sends one batch; returns its number (1, 2, …), or `None` when the
     /// builder has stopped.
     pub fn send(&self, batch: Vec<Update>) -> Option<u64> {

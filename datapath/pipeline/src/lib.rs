@@ -1,10 +1,18 @@
-//! dpuflow's poll-mode datapath on DPU cores. Today: the raw forwarding
-//! loop ([`fwd`]) and the RCU-style publication of table generations that
-//! workers acknowledge ([`generation`]); the pipeline (parse, track connections, classify, act,
-//! offload) grows here over the safe DPDK layer (`dpuflow-dpdk`), the rule
-//! model and its backends (`dpuflow-flow`, `dpuflow-flow-rte`,
-//! `dpuflow-flow-doca`) and the desired-state tables (`dpuflow-tables`).
+//! dpuflow's poll-mode datapath on DPU cores: [`Datapath`] runs the
+//! engine's pipeline (`dpuflow-engine`) in one run-to-completion poll loop
+//! per worker lcore ([`poll`]) over DPDK ports, with a builder thread
+//! ([`builder`]) that compiles the control plane's table batches and
+//! publishes them RCU-style ([`generation`]). [`fwd`] is the raw
+//! forwarding loop the benchmarks compare against.
 #![deny(missing_docs)]
 
+pub mod builder;
+pub mod counters;
+pub mod datapath;
+pub mod frame;
 pub mod fwd;
 pub mod generation;
+pub mod poll;
+
+pub use builder::TablesHandle;
+pub use datapath::{Datapath, DatapathConfig, DatapathError, DatapathPort};

@@ -56,15 +56,15 @@ impl PollLoop {
         while !stop.is_stopped() {
             let now = epoch.elapsed().as_millis() as u64;
             let gen = self.reader.refresh();
-            self.counters.generation.store(gen.number, Ordering::Relaxed);
+            self.counters
+                .generation
+                .store(gen.number, Ordering::Relaxed);
             let mut received = 0;
             let t0 = rdtsc();
             for i in 0..self.ports.len() {
                 let (port, n) = match self.ports.get_mut(i) {
                     Some(PortQueues {
-                        port,
-                        rx: Some(q),
-                        ..
+                        port, rx: Some(q), ..
                     }) => (*port, q.rx_burst(&mut rx)),
                     _ => continue,
                 };
@@ -97,6 +97,7 @@ impl PollLoop {
             if received == 0 {
                 self.engine.sweep(now, SWEEP_BUDGET);
             } else {
+                self.engine.quiesce();
                 busy += rdtsc().wrapping_sub(t0);
                 self.counters.busy_cycles.store(busy, Ordering::Relaxed);
             }

@@ -1,0 +1,236 @@
+//! The datapath assembled: ports by role, the shared connection and
+//! neighbour tables, the builder thread, and one poll loop per worker
+//! lcore (each with its own rx queue on every port, RSS spreading flows,
+//! and its own tx queue on every port).
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use dpuflow_conntrack::{Config as ConntrackConfig, ConfigError, Conntrack};
+use dpuflow_dpdk::{Eal, LcoreError, LcoreJoin, Mempool, Port, PortConfig, PortError, StopFlag};
+use dpuflow_engine::lookup::{Compiled, NodeSettings, PortRole, Ports};
+use dpuflow_engine::{Neighbours, Stats, Worker};
+use dpuflow_tables::Tables;
+
+use crate::builder::{Builder, TablesHandle};
+use crate::counters::WorkerCounters;
+use crate::generation::Publisher;
+use crate::poll::{PollLoop, PortQueues};
+
+/// Neighbour reports the builder may have pending.
+const NEIGHBOUR_BACKLOG: usize = 1024;
+
+/// One port of the datapath: the name tables use for it and its role.
+#[derive(Debug)]
+pub struct DatapathPort {
+    /// Netdev name the tables refer to (`p0`, `pf0hpf`, `pf0vf3`).
+    pub name: String,
+    /// What it is for.
+    pub role: PortRole,
+    /// The DPDK port (attached, not yet configured).
+    pub port: Port,
+}
+
+/// Configuration.
+#[derive(Clone, Debug, Default)]
+pub struct DatapathConfig {
+    /// What the tables do not carry (VNI, MTU).
+    pub settings: NodeSettings,
+    /// The connection table.
+    pub conntrack: ConntrackConfig,
+    /// Worker lcores (one poll loop each); empty: every EAL worker lcore.
+    pub lcores: Vec<u32>,
+}
+
+/// Why the datapath did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DatapathError {
+    /// A port refused its configuration.
+    #[error("port {name}: {source}")]
+    Port {
+        /// The port.
+        name: String,
+        /// Why.
+        source: PortError,
+    },
+    /// The connection table configuration.
+    #[error("connection table: {0}")]
+    Conntrack(#[from] ConfigError),
+    /// No worker lcore.
+    #[error("no worker lcore: start the EAL with at least two lcores")]
+    NoWorker,
+    /// A poll loop did not launch.
+    #[error("launching a worker: {0}")]
+    Launch(#[from] LcoreError),
+    /// The builder thread did not start.
+    #[error("starting the builder thread: {0}")]
+    Builder(#[from] std::io::Error),
+}
+
+/// A running datapath.
+pub struct Datapath {
+    tables: TablesHandle,
+    builder: Option<JoinHandle<()>>,
+    workers: Vec<LcoreJoin<PollLoop>>,
+    counters: Vec<Arc<WorkerCounters>>,
+    conntrack: Arc<Conntrack>,
+    neighbours: Arc<Neighbours>,
+    stop: StopFlag,
+    ports: Vec<DatapathPort>,
+}
+
+impl std::fmt::Debug for Datapath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Datapath")
+            .field("workers", &self.workers.len())
+            .field("ports", &self.ports)
+            .finish()
+    }
+}
+
+impl Datapath {
+    /// Configures and starts the ports, then the builder and the workers.
+    /// The first table generation is empty: pods are live once the
+    /// control plane's batches are ([`TablesHandle::wait_live`]).
+    ///
+    /// # Errors
+    /// [`DatapathError`] naming what did not start.
+    pub fn start(
+        eal: &Eal,
+        pool: &Mempool,
+        mut ports: Vec<DatapathPort>,
+        config: DatapathConfig,
+    ) -> Result<Self, DatapathError> {
+        let lcores = if config.lcores.is_empty() {
+            eal.worker_lcores()
+        } else {
+            config.lcores.clone()
+        };
+        if lcores.is_empty() {
+            return Err(DatapathError::NoWorker);
+        }
+        let queues = lcores.len() as u16;
+        let mut roles = Ports::new();
+        for p in &mut ports {
+            let port_config = PortConfig {
+                rx_queues: queues,
+                tx_queues: queues,
+                rss: queues > 1,
+                ..PortConfig::default()
+            };
+            let err = |source| DatapathError::Port {
+                name: p.name.clone(),
+                source,
+            };
+            p.port.configure(&port_config, pool).map_err(err)?;
+            p.port.start().map_err(err)?;
+            roles.add(p.name.clone(), p.port.id(), p.role);
+        }
+        let uplink_mac = ports
+            .iter()
+            .find(|p| p.role == PortRole::Uplink)
+            .and_then(|p| p.port.mac().ok())
+            .unwrap_or_default();
+        let (conntrack, owners) = Conntrack::new(config.conntrack.clone(), lcores.len())?;
+        let neighbours = Arc::new(Neighbours::new(NEIGHBOUR_BACKLOG));
+        let initial = Compiled::new(&Tables::default(), &roles, &config.settings);
+        let (publisher, readers) = Publisher::new(initial, lcores.len());
+        let (tables, builder) = Builder {
+            ports: roles,
+            settings: config.settings,
+            publisher,
+            conntrack: Arc::clone(&conntrack),
+            neighbours: Arc::clone(&neighbours),
+        }
+        .spawn()?;
+        let stop = StopFlag::new();
+        let mut workers = Vec::new();
+        let mut counters = Vec::new();
+        for (w, ((lcore, owner), reader)) in lcores.iter().zip(owners).zip(readers).enumerate() {
+            let queue = w as u16;
+            let mut port_queues = Vec::new();
+            for p in &ports {
+                let err = |source| DatapathError::Port {
+                    name: p.name.clone(),
+                    source,
+                };
+                port_queues.push(PortQueues {
+                    port: p.port.id(),
+                    rx: Some(p.port.rx_queue(queue).map_err(err)?),
+                    tx: p.port.tx_queue(queue).map_err(err)?,
+                });
+            }
+            let c = Arc::new(WorkerCounters::default());
+            let poll = PollLoop {
+                engine: Worker::new(owner, neighbours.view(), uplink_mac),
+                reader,
+                ports: port_queues,
+                counters: Arc::clone(&c),
+            };
+            let flag = stop.clone();
+            workers.push(eal.launch(*lcore, move || poll.run(&flag))?);
+            counters.push(c);
+        }
+        Ok(Self {
+            tables,
+            builder: Some(builder),
+            workers,
+            counters,
+            conntrack,
+            neighbours,
+            stop,
+            ports,
+        })
+    }
+
+    /// Where the control plane sends table batches.
+    pub fn tables(&self) -> &TablesHandle {
+        &self.tables
+    }
+
+    /// Every worker's counters, as last published.
+    pub fn stats(&self) -> Vec<Stats> {
+        self.counters.iter().map(|c| c.stats()).collect()
+    }
+
+    /// Every worker's raw counters (tx drops, busy cycles, generation).
+    pub fn counters(&self) -> &[Arc<WorkerCounters>] {
+        &self.counters
+    }
+
+    /// The connection table.
+    pub fn conntrack(&self) -> &Arc<Conntrack> {
+        &self.conntrack
+    }
+
+    /// The neighbour table.
+    pub fn neighbours(&self) -> &Arc<Neighbours> {
+        &self.neighbours
+    }
+
+    /// Stops the workers, then the builder; the ports stop when dropped.
+    pub fn stop(mut self) {
+        self.stop.stop();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        self.shutdown_builder();
+    }
+
+    fn shutdown_builder(&mut self) {
+        // The builder ends when every handle to its channel is gone.
+        let (tx, _) = crossbeam_channel::bounded(0);
+        let _ = std::mem::replace(&mut self.tables, TablesHandle::detached(tx));
+        if let Some(b) = self.builder.take() {
+            let _ = b.join();
+        }
+    }
+}
+
+impl Drop for Datapath {
+    fn drop(&mut self) {
+        self.stop.stop();
+        self.workers.clear();
+        self.shutdown_builder();
+    }
+}
