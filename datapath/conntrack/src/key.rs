@@ -134,7 +134,9 @@ impl Dir {
         }
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// 0 for forward, 1 for reply: the index of this direction in
+    /// per-direction arrays such as [`ConnView::packets`](crate::ConnView::packets).
+    pub fn index(self) -> usize {
         match self {
             Dir::Forward => 0,
             Dir::Reply => 1,
