@@ -16,15 +16,22 @@ pub enum Next<'t> {
     Pod(u32),
     /// Another node.
     Remote(&'t RemoteEntry),
+    /// Outside the cluster, through the gateway.
+    Outside,
 }
 
-/// The owner of `dst`: a local pod, else the node whose route holds it.
+/// The owner of `dst`: a local pod, else the node whose route holds it,
+/// else the outside when `dst` is no cluster address (a cluster address
+/// nobody owns has no route).
 #[inline]
-pub fn next_hop(t: &Compiled, dst: IpAddr) -> Option<Next<'_>> {
+pub fn next_hop<'t>(t: &'t Compiled, local: &LocalNode, dst: IpAddr) -> Option<Next<'t>> {
     if let Some((j, _)) = t.pod_by_ip(dst) {
         return Some(Next::Pod(j));
     }
-    t.route(dst).map(Next::Remote)
+    if let Some(r) = t.route(dst) {
+        return Some(Next::Remote(r));
+    }
+    local.is_outside(dst).then_some(Next::Outside)
 }
 
 /// Whether pod `i`'s egress policy lets it reach `dst` on `proto`/`port`.
@@ -78,18 +85,23 @@ pub fn still_valid(t: &Compiled, forward: &FlowKey, reply: &FlowKey) -> bool {
             return false;
         }
     }
-    let Some(next) = next_hop(t, out.dst) else {
+    let Some(next) = next_hop(t, local, out.dst) else {
         return false;
     };
     let source = t.pod_by_ip(forward.src);
+    let outside = source.is_none() && t.route(forward.src).is_none();
     match source {
         Some((i, _)) if !egress_allows(t, i, out.dst, forward.proto, out.dport) => return false,
-        // From another node: it must still be routed there.
-        None if t.route(forward.src).is_none() => return false,
+        // From elsewhere: another node still routed, or the outside.
+        None if !outside && t.route(forward.src).is_none() => return false,
         _ => {}
     }
     match next {
-        Next::Pod(j) => ingress_allows(t, local, j, forward.src, forward.proto, out.dport),
-        Next::Remote(_) => source.is_some(),
+        Next::Pod(j) => {
+            let peer = if outside { out.src } else { forward.src };
+            ingress_allows(t, local, j, peer, forward.proto, out.dport)
+        }
+        Next::Remote(_) => source.is_some() || outside,
+        Next::Outside => source.is_some(),
     }
 }

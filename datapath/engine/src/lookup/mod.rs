@@ -84,6 +84,11 @@ pub struct FrontendEntry {
     pub backends: Vec<Backend>,
     /// `ClientIP` affinity timeout in seconds.
     pub affinity_timeout: Option<u32>,
+    /// Traffic from outside the cluster to this frontend (a node port or an
+    /// external IP with `externalTrafficPolicy: Cluster`) is SNATed to our
+    /// join address, as OVN's gateway router does, so that a remote
+    /// endpoint's reply returns here.
+    pub snat_to_join: bool,
 }
 
 /// One compiled generation.
@@ -285,11 +290,21 @@ impl Compiled {
                 let proto = port.protocol.ip_proto();
                 for &ip in &svc.cluster_ips {
                     let backends = port.cluster_ip_backends(svc);
-                    self.add_frontend(key.to_string(), svc, ip, proto, port.port, backends);
+                    let fe = Frontend {
+                        ip,
+                        proto,
+                        port: port.port,
+                    };
+                    self.add_frontend(key.to_string(), svc, fe, backends, false);
                 }
                 for &ip in &svc.external_ips {
                     let backends = port.external_backends(svc);
-                    self.add_frontend(key.to_string(), svc, ip, proto, port.port, backends);
+                    let fe = Frontend {
+                        ip,
+                        proto,
+                        port: port.port,
+                    };
+                    self.add_frontend(key.to_string(), svc, fe, backends, !svc.external_local);
                 }
                 self.add_node_ports(key.to_string(), svc, port, &node_ips);
             }
@@ -309,7 +324,12 @@ impl Compiled {
         let proto = port.protocol.ip_proto();
         for &ip in node_ips {
             let backends = port.external_backends(svc);
-            self.add_frontend(name.clone(), svc, ip, proto, node_port, backends);
+            let fe = Frontend {
+                ip,
+                proto,
+                port: node_port,
+            };
+            self.add_frontend(name.clone(), svc, fe, backends, !svc.external_local);
         }
     }
 
@@ -317,13 +337,12 @@ impl Compiled {
         &mut self,
         service: String,
         svc: &Service,
-        ip: IpAddr,
-        proto: u8,
-        port: u16,
+        frontend: Frontend,
         backends: &[Backend],
+        snat_to_join: bool,
     ) {
         let idx = self.frontend_entries.len() as u32;
-        let frontend = Frontend { ip, proto, port };
+        let Frontend { ip, proto, port } = frontend;
         if self.frontends.insert(frontend, idx).is_some() {
             self.problems.push(format!(
                 "service {service}: frontend {ip} {proto}/{port} is used twice"
@@ -334,6 +353,7 @@ impl Compiled {
             service,
             backends: same_family.copied().collect(),
             affinity_timeout: svc.affinity_timeout,
+            snat_to_join,
         });
     }
 }

@@ -62,6 +62,21 @@ pub struct LocalNode {
     pub hairpin_snat: Vec<IpAddr>,
     /// Join subnets (the `100.64.0.<id>` routes).
     pub join_subnets: Vec<Prefix>,
+    /// Our join addresses (`100.64.0.<our id>`, one per family): the
+    /// source node ports SNAT to, so that the endpoint's reply comes back
+    /// to the node that did the DNAT.
+    pub join_ips: Vec<IpAddr>,
+    /// The source MAC of what the gateway sends to the outside (the host
+    /// PF's MAC: the gateway shares the node's IP and MAC, as OVN-K's
+    /// shared gateway does); `None`: the uplink's own.
+    pub gateway_outer_mac: Option<MacAddr>,
+    /// VLAN tag of the node's network on the uplink.
+    pub vlan: Option<u16>,
+    /// Default next hops towards the outside, one per family.
+    pub next_hops: Vec<IpAddr>,
+    /// Cluster, service, join and masquerade ranges: never routed to the
+    /// outside (no route inside the cluster is a drop, not an egress).
+    pub internal: Vec<Prefix>,
     /// Configuration.
     pub settings: NodeSettings,
 }
@@ -94,6 +109,27 @@ impl LocalNode {
             management_ips: g.management_ips.clone(),
             hairpin_snat: g.hairpin_snat.clone(),
             join_subnets: g.join_subnets.clone(),
+            join_ips: match g.node_id {
+                Some(id) => g
+                    .join_subnets
+                    .iter()
+                    .filter_map(|j| join_address(j, id))
+                    .collect(),
+                None => Vec::new(),
+            },
+            gateway_outer_mac: g.host_pf_mac,
+            vlan: g.vlan,
+            next_hops: g.next_hops.clone(),
+            internal: [
+                &g.cluster_cidrs,
+                &g.service_cidrs,
+                &g.join_subnets,
+                &g.masquerade_subnets,
+            ]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect(),
             settings: *settings,
         }
     }
@@ -106,11 +142,33 @@ impl LocalNode {
 
     /// The hairpin SNAT source of `ip`'s family.
     pub fn hairpin_for(&self, ip: IpAddr) -> Option<IpAddr> {
-        self.hairpin_snat
-            .iter()
-            .copied()
-            .find(|h| h.is_ipv4() == ip.is_ipv4())
+        same_family(&self.hairpin_snat, ip)
     }
+
+    /// Our join address of `ip`'s family.
+    pub fn join_ip_for(&self, ip: IpAddr) -> Option<IpAddr> {
+        same_family(&self.join_ips, ip)
+    }
+
+    /// The node IP of `ip`'s family (egress SNAT source).
+    pub fn node_ip_for(&self, ip: IpAddr) -> Option<IpAddr> {
+        same_family(&self.node_ips, ip)
+    }
+
+    /// The next hop of `ip`'s family.
+    pub fn next_hop_for(&self, ip: IpAddr) -> Option<IpAddr> {
+        same_family(&self.next_hops, ip)
+    }
+
+    /// Whether `ip` lies outside the cluster (pods, services, join and
+    /// masquerade ranges).
+    pub fn is_outside(&self, ip: IpAddr) -> bool {
+        !self.internal.iter().any(|p| p.contains(ip))
+    }
+}
+
+fn same_family(ips: &[IpAddr], like: IpAddr) -> Option<IpAddr> {
+    ips.iter().copied().find(|i| i.is_ipv4() == like.is_ipv4())
 }
 
 /// The first host address of a subnet (`10.244.1.0/24` → `10.244.1.1`).

@@ -1,0 +1,257 @@
+//! The ways out: delivery to a local pod, a Geneve tunnel to another node
+//! exactly as OVN interconnect builds it, the gateway to the outside
+//! (next hop, node network VLAN), and answers to the sender (resets, ICMP
+//! errors) for what cannot go on.
+
+use std::net::IpAddr;
+
+use dpuflow_conntrack::FlowKey;
+use dpuflow_net::MacAddr;
+use dpuflow_packet::edit::{self, EditError, Encap};
+use dpuflow_packet::reply::{self, IcmpError, Responder};
+use dpuflow_packet::{Frame, Headers, OvnKeys, Vlan, L3, L4};
+
+use super::{Ctx, Verdict, Worker};
+use crate::flow;
+use crate::lookup::{PortRole, RemoteEntry};
+use crate::reason::Reason;
+
+/// Lowest and span of the Geneve UDP source ports (as OVS userspace uses).
+const SPORT_BASE: u16 = 32768;
+const SPORT_SPAN: u32 = 61000 - 32768;
+
+impl Worker {
+    /// Delivers to a local pod: routed traffic gets the gateway's MAC as
+    /// source and its TTL decremented once; switched traffic (same subnet,
+    /// addressed to the pod's MAC) goes as it is.
+    pub(super) fn deliver<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        j: u32,
+        routed: bool,
+    ) -> Verdict {
+        let Some(pod) = cx.t.pod(j) else {
+            return Verdict::Drop(Reason::NoRoute);
+        };
+        if routed {
+            if let Err(v) = self.hop(cx, frame, h) {
+                return v;
+            }
+            if edit::set_macs(frame, cx.local.gateway_mac, pod.mac).is_err() {
+                return Verdict::Drop(Reason::EditFailed);
+            }
+        }
+        Verdict::Tx(pod.port)
+    }
+
+    /// Encapsulates towards another node exactly as OVN interconnect does.
+    pub(super) fn tunnel<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        remote: &RemoteEntry,
+        out: &FlowKey,
+    ) -> Verdict {
+        let local = cx.local;
+        let (Some(src_ip), Some(node_id), Some(rtots), Some(uplink)) =
+            (local.encap_ip, local.node_id, local.rtots_mac, cx.uplink)
+        else {
+            return Verdict::Drop(Reason::NodeNotReady);
+        };
+        let ip_len = frame.len().saturating_sub(usize::from(h.l3_offset));
+        let mtu = local.settings.mtu;
+        if ip_len > usize::from(mtu) {
+            self.stats.drop(Reason::TooBig);
+            return self.icmp_answer(
+                cx,
+                frame,
+                h,
+                IcmpError::TooBig {
+                    mtu: u32::from(mtu),
+                },
+            );
+        }
+        if let Err(v) = self.hop(cx, frame, h) {
+            return v;
+        }
+        if edit::set_macs(frame, rtots, remote.rtots_mac).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
+        }
+        let Some(next_mac) = self.neighbours.get(remote.encap_ip) else {
+            return self.resolve(cx, frame, uplink, self.uplink_mac, src_ip, remote.encap_ip);
+        };
+        let sport = SPORT_BASE + (flow::stable_hash(out) % SPORT_SPAN) as u16;
+        let encap = Encap {
+            src_mac: self.uplink_mac,
+            dst_mac: next_mac,
+            vlan: local.vlan.map(|vid| Vlan { vid, pcp: 0 }),
+            src_ip,
+            dst_ip: remote.encap_ip,
+            udp_src_port: sport,
+            vni: local.settings.vni,
+            ovn: Some(OvnKeys {
+                ingress: node_id,
+                egress: remote.node_id,
+            }),
+        };
+        match edit::encap_geneve(frame, &encap) {
+            Ok(_) => Verdict::Tx(uplink),
+            Err(_) => Verdict::Drop(Reason::EditFailed),
+        }
+    }
+
+    /// Leaves the cluster through the gateway: to the next hop of the
+    /// destination's family, from the node's MAC, tagged with the node
+    /// network's VLAN.
+    pub(super) fn outside<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        out: &FlowKey,
+    ) -> Verdict {
+        let local = cx.local;
+        let (Some(uplink), Some(next_hop), Some(node_ip)) = (
+            cx.uplink,
+            local.next_hop_for(out.dst),
+            local.node_ip_for(out.dst),
+        ) else {
+            return Verdict::Drop(Reason::NoRoute);
+        };
+        if let Err(v) = self.hop(cx, frame, h) {
+            return v;
+        }
+        let src_mac = local.gateway_outer_mac.unwrap_or(self.uplink_mac);
+        let Some(next_mac) = self.neighbours.get(next_hop) else {
+            return self.resolve(cx, frame, uplink, src_mac, node_ip, next_hop);
+        };
+        if edit::set_macs(frame, src_mac, next_mac).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
+        }
+        if let Some(vid) = local.vlan {
+            if edit::push_vlan(frame, Vlan { vid, pcp: 0 }).is_err() {
+                return Verdict::Drop(Reason::EditFailed);
+            }
+        }
+        Verdict::Tx(uplink)
+    }
+
+    /// One routing hop: TTL or hop limit decremented; expired traffic from
+    /// a pod is answered with time exceeded.
+    fn hop<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+    ) -> Result<(), Verdict> {
+        match edit::decrement_ttl(frame, h) {
+            Ok(()) => Ok(()),
+            Err(EditError::TtlExpired) => {
+                self.stats.drop(Reason::TtlExpired);
+                Err(self.icmp_answer(cx, frame, h, IcmpError::TimeExceeded))
+            }
+            Err(_) => Err(Verdict::Drop(Reason::EditFailed)),
+        }
+    }
+
+    /// The next hop's MAC is unknown: the frame becomes the ARP request
+    /// that resolves it (IPv4; IPv6 next hops are learned, not solicited,
+    /// for now) and the original packet is counted as dropped.
+    fn resolve<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        uplink: u16,
+        our_mac: MacAddr,
+        our_ip: IpAddr,
+        target: IpAddr,
+    ) -> Verdict {
+        self.stats.drop(Reason::NeighbourUnresolved);
+        let vlan = cx.local.vlan;
+        match arp_request(frame, our_mac, our_ip, target) {
+            Ok(()) if vlan.is_none() => Verdict::Tx(uplink),
+            Ok(()) => match vlan.map(|vid| edit::push_vlan(frame, Vlan { vid, pcp: 0 })) {
+                Some(Ok(())) => Verdict::Tx(uplink),
+                _ => Verdict::Drop(Reason::NeighbourUnresolved),
+            },
+            Err(_) => Verdict::Drop(Reason::NeighbourUnresolved),
+        }
+    }
+
+    /// A service without endpoints: TCP gets a reset, the rest ICMP port
+    /// unreachable, from the VIP (as OVN's `reject`).
+    pub(super) fn reject<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+    ) -> Verdict {
+        self.stats.drop(Reason::NoEndpoints);
+        match h.l4 {
+            L4::Tcp { .. } => self.answer(reply::tcp_reset(frame, h, 255), cx.in_port),
+            _ => self.icmp_answer(cx, frame, h, IcmpError::PortUnreachable),
+        }
+    }
+
+    /// An ICMP error from the pods' gateway back to a pod that sent what
+    /// cannot go on; traffic from elsewhere is dropped (its answer would
+    /// need a tunnel or the gateway, not the port it came in on).
+    fn icmp_answer<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        kind: IcmpError,
+    ) -> Verdict {
+        if cx.t.ports.role(cx.in_port) != Some(PortRole::Pod) {
+            return Verdict::Drop(Reason::NoRoute);
+        }
+        let v6 = matches!(h.l3, L3::Ipv6 { .. });
+        let local = cx.local;
+        let Some(ip) = local
+            .gateway_ips
+            .iter()
+            .copied()
+            .find(|ip| ip.is_ipv6() == v6)
+        else {
+            return Verdict::Drop(Reason::NodeNotReady);
+        };
+        let from = Responder {
+            mac: local.gateway_mac,
+            ip,
+            ttl: 255,
+        };
+        self.answer(reply::icmp_error(frame, h, kind, &from), cx.in_port)
+    }
+}
+
+/// Turns the frame into a broadcast ARP request for `target` from `our_ip`
+/// at `our_mac`.
+fn arp_request<F: Frame + ?Sized>(
+    frame: &mut F,
+    our_mac: MacAddr,
+    our_ip: IpAddr,
+    target: IpAddr,
+) -> Result<(), EditError> {
+    let (IpAddr::V4(ours), IpAddr::V4(target)) = (our_ip, target) else {
+        return Err(EditError::FamilyMismatch);
+    };
+    if !frame.set_len(42) {
+        return Err(EditError::NoTailroom);
+    }
+    let Some(out) = frame.bytes_mut().get_mut(..42) else {
+        return Err(EditError::Truncated);
+    };
+    out[..6].copy_from_slice(&MacAddr::BROADCAST.octets());
+    out[6..12].copy_from_slice(&our_mac.octets());
+    out[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+    out[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+    out[22..28].copy_from_slice(&our_mac.octets());
+    out[28..32].copy_from_slice(&ours.octets());
+    out[32..38].copy_from_slice(&[0; 6]);
+    out[38..42].copy_from_slice(&target.octets());
+    Ok(())
+}

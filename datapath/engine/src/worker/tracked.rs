@@ -1,0 +1,247 @@
+//! Tracked traffic: the connection a packet belongs to, or — for a first
+//! packet — the decisions that create it: service load balancing (with
+//! hairpin SNAT, or SNAT to our join address for node ports), egress SNAT
+//! to the node IP, routing, and both pods' policies.
+
+use dpuflow_conntrack::{CreateError, Dir, FlowKey};
+use dpuflow_packet::edit::{self, EditError, NatRewrite, Side};
+use dpuflow_packet::{Frame, Headers};
+
+use super::{Ctx, Origin, Verdict, Worker};
+use crate::decide::{self, Next};
+use crate::flow::{self, Track, POD_ZONE};
+use crate::lookup::FrontendEntry;
+use crate::reason::Reason;
+
+/// Source ports SNAT may choose: below Linux's ephemeral range, so that a
+/// connection of the host (which shares the node IP) cannot own the same
+/// tuple.
+const SNAT_PORTS: std::ops::Range<u16> = 1024..32768;
+/// Ports tried before a SNAT gives up.
+const SNAT_TRIES: u16 = 8;
+/// IP protocols whose "ports" are ICMP echo ids (never rewritten: the id
+/// is both ports of the key).
+const ICMP: [u8; 2] = [1, 58];
+
+impl Worker {
+    /// Connection lookup, or classification and creation; then NAT and
+    /// the way out.
+    pub(super) fn tracked<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        origin: Origin,
+    ) -> Verdict {
+        let key = match flow::track(h, POD_ZONE) {
+            Some(Track::Key(key)) => key,
+            Some(Track::Fragment) => return Verdict::Drop(Reason::Fragment),
+            Some(Track::IcmpOther) => return Verdict::Drop(Reason::IcmpUntracked),
+            None => return Verdict::Drop(Reason::NotIp),
+        };
+        let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        let flags = flow::tcp_flags(h);
+        let hit = self.owner.lookup(&key).map(|conn| {
+            conn.update(len, flags, cx.now);
+            (conn.dir(), conn.forward(), conn.reply())
+        });
+        let (dir, forward, reply_key) = match hit {
+            Some(found) => {
+                self.stats.conn_hits += 1;
+                found
+            }
+            None => match self.classify(cx, frame, h, &key, origin) {
+                Ok((fwd, rep)) => (Dir::Forward, fwd, rep),
+                Err(v) => return v,
+            },
+        };
+        let out = flow::target(dir, &forward, &reply_key);
+        let packet = if dir == Dir::Forward {
+            forward
+        } else {
+            reply_key
+        };
+        if apply_nat(frame, h, &packet, &out).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
+        }
+        let switched = origin != Origin::Outside
+            && origin != Origin::Remote
+            && h.dst != cx.local.gateway_mac
+            && out.dst == packet.dst;
+        match (decide::next_hop(cx.t, cx.local, out.dst), origin) {
+            (Some(Next::Pod(j)), _) => self.deliver(cx, frame, h, j, !switched),
+            (Some(Next::Remote(_)), Origin::Remote) => Verdict::Drop(Reason::TunnelNotLocal),
+            (Some(Next::Remote(r)), _) => self.tunnel(cx, frame, h, r, &out),
+            (Some(Next::Outside), Origin::Outside) | (None, _) => Verdict::Drop(Reason::NoRoute),
+            (Some(Next::Outside), _) => self.outside(cx, frame, h, &out),
+        }
+    }
+
+    /// A first packet: load balancing, SNAT, routing and policy decide;
+    /// the connection is created with its forward key and the reply key
+    /// its NAT implies.
+    fn classify<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        key: &FlowKey,
+        origin: Origin,
+    ) -> Result<(FlowKey, FlowKey), Verdict> {
+        let (t, local) = (cx.t, cx.local);
+        let mut out = *key;
+        let frontend = match origin {
+            Origin::Pod(_) | Origin::Outside => t.frontend(key.dst, key.proto, key.dport),
+            Origin::Remote => None,
+        };
+        if let Some(fe) = frontend {
+            self.load_balance(cx, frame, h, key, fe, origin, &mut out)?;
+        }
+        let next = decide::next_hop(t, local, out.dst).ok_or(Verdict::Drop(Reason::NoRoute))?;
+        match (origin, next) {
+            (Origin::Remote, Next::Remote(_) | Next::Outside) => {
+                return Err(Verdict::Drop(Reason::TunnelNotLocal))
+            }
+            (Origin::Outside, Next::Outside) => return Err(Verdict::Drop(Reason::NoRoute)),
+            (Origin::Pod(_), Next::Outside) => {
+                out.src = local
+                    .node_ip_for(out.src)
+                    .ok_or(Verdict::Drop(Reason::NoRoute))?;
+            }
+            _ => {}
+        }
+        if let Origin::Pod(i) = origin {
+            if !decide::egress_allows(t, i, out.dst, key.proto, out.dport) {
+                return Err(Verdict::Drop(Reason::PolicyEgress));
+            }
+        }
+        if let Next::Pod(j) = next {
+            // The pod's policy sees the source it receives.
+            let peer = if origin == Origin::Outside {
+                out.src
+            } else {
+                key.src
+            };
+            if !decide::ingress_allows(t, local, j, peer, key.proto, out.dport) {
+                return Err(Verdict::Drop(Reason::PolicyIngress));
+            }
+        }
+        self.create(h, frame.len(), key, out, cx.now)
+    }
+
+    /// DNAT to one of the frontend's backends (a hash of the connection, or
+    /// of the client alone with `ClientIP` affinity); hairpin and node-port
+    /// SNAT; no backend: rejected.
+    #[allow(clippy::too_many_arguments)]
+    fn load_balance<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        key: &FlowKey,
+        fe: &FrontendEntry,
+        origin: Origin,
+        out: &mut FlowKey,
+    ) -> Result<(), Verdict> {
+        let n = fe.backends.len() as u32;
+        if n == 0 {
+            return Err(self.reject(cx, frame, h));
+        }
+        let hash = match fe.affinity_timeout {
+            Some(_) => flow::stable_hash(&FlowKey { sport: 0, ..*key }),
+            None => flow::stable_hash(key),
+        };
+        let b = fe
+            .backends
+            .get((hash % n) as usize)
+            .ok_or(Verdict::Drop(Reason::NoEndpoints))?;
+        out.dst = b.ip;
+        out.dport = b.port;
+        let snat = match origin {
+            Origin::Pod(_) if b.ip == key.src => cx.local.hairpin_for(key.src),
+            Origin::Outside if fe.snat_to_join => cx.local.join_ip_for(key.src),
+            _ => None,
+        };
+        if let Some(src) = snat {
+            out.src = src;
+        }
+        Ok(())
+    }
+
+    /// Creates the connection; a SNAT whose tuple is taken tries other
+    /// source ports.
+    fn create(
+        &mut self,
+        h: &Headers,
+        len: usize,
+        key: &FlowKey,
+        mut out: FlowKey,
+        now: u64,
+    ) -> Result<(FlowKey, FlowKey), Verdict> {
+        let flags = flow::tcp_flags(h);
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        let snat = out.src != key.src && !ICMP.contains(&key.proto);
+        if snat && !SNAT_PORTS.contains(&out.sport) {
+            out.sport = snat_port(key, 0);
+        }
+        let mut attempt = 0;
+        loop {
+            let reply = out.reversed();
+            match self.owner.create(*key, reply, [0; 4], flags, now) {
+                Ok(conn) => {
+                    conn.update(len, flags, now);
+                    self.stats.conns_created += 1;
+                    return Ok((*key, reply));
+                }
+                Err(CreateError::Full | CreateError::BucketFull { .. }) => {
+                    return Err(Verdict::Drop(Reason::ConntrackFull))
+                }
+                Err(CreateError::Exists { .. } | CreateError::Contended) => {
+                    attempt += 1;
+                    if !snat || attempt >= SNAT_TRIES {
+                        return Err(Verdict::Drop(Reason::ConntrackClash));
+                    }
+                    out.sport = snat_port(key, attempt);
+                }
+            }
+        }
+    }
+}
+
+/// The `attempt`-th SNAT source port for `key`.
+fn snat_port(key: &FlowKey, attempt: u16) -> u16 {
+    let span = u32::from(SNAT_PORTS.end - SNAT_PORTS.start);
+    let h = flow::stable_hash(key).wrapping_add(u32::from(attempt) * 7919);
+    SNAT_PORTS.start + (h % span) as u16
+}
+
+/// Rewrites the packet's tuple `packet` into `out`.
+fn apply_nat<F: Frame + ?Sized>(
+    frame: &mut F,
+    h: &Headers,
+    packet: &FlowKey,
+    out: &FlowKey,
+) -> Result<(), EditError> {
+    let sides = [
+        (Side::Source, packet.src, out.src, packet.sport, out.sport),
+        (
+            Side::Destination,
+            packet.dst,
+            out.dst,
+            packet.dport,
+            out.dport,
+        ),
+    ];
+    for (side, ip, new_ip, port, new_port) in sides {
+        if ip == new_ip && port == new_port {
+            continue;
+        }
+        let rw = NatRewrite {
+            side,
+            addr: (ip != new_ip).then_some(new_ip),
+            port: (port != new_port).then_some(new_port),
+        };
+        edit::nat(frame, h, &rw)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Frames from the uplink: Geneve from other zones, connections and node
+//! ports on the node IP, ARP for our encap IP; the rest is the host's
+//! (the DPU is a bump in the wire for the host's own traffic).
+
+use dpuflow_packet::edit;
+use dpuflow_packet::reply;
+use dpuflow_packet::{Frame, Headers, Parsed, Tunnel, L3};
+
+use super::{Ctx, Origin, Verdict, Worker};
+use crate::flow::{self, Track, POD_ZONE};
+use crate::reason::Reason;
+
+impl Worker {
+    pub(super) fn uplink_ingress<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        p: &Parsed,
+    ) -> Verdict {
+        let (t, local) = (cx.t, cx.local);
+        let h = &p.outer;
+        if let L3::Arp(arp) = h.l3 {
+            let sender = arp.sender_ip.into();
+            if t.remote_by_encap(sender).is_some() || local.next_hops.contains(&sender) {
+                self.neighbours.observe(sender, arp.sender_mac);
+            }
+            if arp.operation == 1 && local.encap_ip == Some(arp.target_ip.into()) {
+                let mac = self.uplink_mac;
+                return self.answer(reply::arp_reply(frame, h, mac), cx.in_port);
+            }
+            return self.to_host(t);
+        }
+        let Some((_, dst, _)) = flow::ip_of(h) else {
+            return self.to_host(t);
+        };
+        match p.tunnel {
+            Some(tun) if local.encap_ip == Some(dst) => self.tunnel_ingress(cx, frame, p, &tun),
+            _ if local.node_ips.contains(&dst) => self.node_ingress(cx, frame, h),
+            _ => self.to_host(t),
+        }
+    }
+
+    fn tunnel_ingress<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        p: &Parsed,
+        tun: &Tunnel,
+    ) -> Verdict {
+        let local = cx.local;
+        let Some((src, _, _)) = flow::ip_of(&p.outer) else {
+            return Verdict::Drop(Reason::NotIp);
+        };
+        let Some(remote) = cx.t.remote_by_encap(src) else {
+            return Verdict::Drop(Reason::TunnelUnknownSource);
+        };
+        self.neighbours.observe(remote.encap_ip, p.outer.src);
+        if tun.vni != local.settings.vni {
+            return Verdict::Drop(Reason::TunnelWrongVni);
+        }
+        let Some(keys) = tun.ovn else {
+            return Verdict::Drop(Reason::TunnelNoOvnOption);
+        };
+        if keys.egress >= dpuflow_packet::geneve::OVN_MULTICAST_MIN {
+            return Verdict::Drop(Reason::TunnelFlood);
+        }
+        if Some(keys.egress) != local.node_id {
+            return Verdict::Drop(Reason::TunnelWrongEgress);
+        }
+        if Some(tun.inner.dst) != local.rtots_mac {
+            return Verdict::Drop(Reason::TunnelWrongInnerMac);
+        }
+        if edit::decap(frame, usize::from(tun.inner_offset)).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
+        }
+        let inner = rebase(&tun.inner, tun.inner_offset);
+        if flow::ip_of(&inner).is_none() {
+            return Verdict::Drop(Reason::ArpNotForUs);
+        }
+        self.tracked(cx, frame, &inner, Origin::Remote)
+    }
+
+    /// IP to the node IP: ours when it belongs to a connection (an egress
+    /// SNAT's reply, a node port's next packet) or opens a node port; the
+    /// host's otherwise. Our frames lose the node network's VLAN tag here.
+    fn node_ingress<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+    ) -> Verdict {
+        if h.vlans[0].map(|v| v.vid) != cx.local.vlan || h.vlans[1].is_some() {
+            return self.to_host(cx.t);
+        }
+        let Some(Track::Key(key)) = flow::track(h, POD_ZONE) else {
+            return self.to_host(cx.t);
+        };
+        let ours = self.owner.lookup(&key).is_some()
+            || cx.t.frontend(key.dst, key.proto, key.dport).is_some();
+        if !ours {
+            return self.to_host(cx.t);
+        }
+        if cx.local.vlan.is_none() {
+            return self.tracked(cx, frame, h, Origin::Outside);
+        }
+        if edit::pop_vlan(frame).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
+        }
+        let untagged = Headers {
+            vlans: [None, None],
+            ..rebase(h, 4)
+        };
+        self.tracked(cx, frame, &untagged, Origin::Outside)
+    }
+}
+
+/// Headers of a frame whose first `by` bytes are gone.
+fn rebase(h: &Headers, by: u16) -> Headers {
+    Headers {
+        l3_offset: h.l3_offset.saturating_sub(by),
+        l4_offset: h.l4_offset.saturating_sub(by),
+        ..*h
+    }
+}

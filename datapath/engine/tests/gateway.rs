@@ -1,0 +1,318 @@
+//! The gateway: pods reaching the outside (SNAT to the node IP, next hop,
+//! VLAN), node ports from the uplink (DNAT, SNAT to the join address or
+//! not with `externalTrafficPolicy: Local`), and the host's own traffic
+//! passing by — byte for byte against frames `etherparse` builds.
+#![allow(clippy::too_many_arguments)]
+
+mod common;
+
+use common::*;
+use dpuflow_engine::{Reason, Verdict};
+use dpuflow_net::MacAddr;
+use dpuflow_packet::{Frame, VecFrame};
+use dpuflow_tables::{Backend, Tables};
+use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+
+const NEXT_HOP_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xfe]);
+const CLIENT: [u8; 4] = [198, 51, 100, 7];
+const NODE_IP: [u8; 4] = [172, 31, 0, 12];
+
+fn tcp(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    vlan: Option<u16>,
+    src: [u8; 4],
+    dst: [u8; 4],
+    ttl: u8,
+    sport: u16,
+    dport: u16,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let eth = PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
+    match vlan {
+        Some(v) => eth
+            .single_vlan(etherparse::VlanId::try_new(v).unwrap())
+            .ipv4(src, dst, ttl)
+            .tcp(sport, dport, 7, 1024)
+            .syn()
+            .write(&mut out, b"gw")
+            .unwrap(),
+        None => eth
+            .ipv4(src, dst, ttl)
+            .tcp(sport, dport, 7, 1024)
+            .syn()
+            .write(&mut out, b"gw")
+            .unwrap(),
+    }
+    out
+}
+
+fn pod_a() -> MacAddr {
+    MacAddr::from_ovn_ip(ip("10.244.2.5"))
+}
+
+fn pod_b() -> MacAddr {
+    MacAddr::from_ovn_ip(ip("10.244.2.6"))
+}
+
+fn gw() -> MacAddr {
+    MacAddr::from_ovn_ip(ip("10.244.2.1"))
+}
+
+fn run(r: &mut Rig, bytes: &[u8], port: u16) -> (Verdict, Vec<u8>) {
+    let mut f = VecFrame::new(bytes);
+    let v = r.w.process(&r.t, &mut f, port, 1);
+    (v, f.bytes().to_vec())
+}
+
+fn tcp_ports(frame: &[u8]) -> (u16, u16) {
+    match SlicedPacket::from_ethernet(frame).unwrap().transport {
+        Some(TransportSlice::Tcp(t)) => (t.source_port(), t.destination_port()),
+        other => panic!("not TCP: {other:?}"),
+    }
+}
+
+fn gateway_rig(t: Tables) -> Rig {
+    let r = rig(t);
+    r.n.set(ip("172.31.0.254"), NEXT_HOP_MAC);
+    r
+}
+
+#[test]
+fn pods_reach_the_outside_snatted_to_the_node_ip_and_replies_come_back() {
+    let mut r = gateway_rig(tables());
+    let sent = tcp(pod_a(), gw(), None, [10, 244, 2, 5], CLIENT, 64, 40000, 443);
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    let (sport, _) = tcp_ports(&out);
+    assert!(
+        (1024..32768).contains(&sport),
+        "SNAT source port {sport} outside the range the host does not use"
+    );
+    assert_eq!(
+        out,
+        tcp(
+            UPLINK_MAC,
+            NEXT_HOP_MAC,
+            None,
+            NODE_IP,
+            CLIENT,
+            63,
+            sport,
+            443
+        )
+    );
+
+    let reply = tcp(
+        NEXT_HOP_MAC,
+        UPLINK_MAC,
+        None,
+        CLIENT,
+        NODE_IP,
+        50,
+        443,
+        sport,
+    );
+    let (v, out) = run(&mut r, &reply, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(
+        out,
+        tcp(gw(), pod_a(), None, CLIENT, [10, 244, 2, 5], 49, 443, 40000)
+    );
+}
+
+#[test]
+fn egress_is_tagged_with_the_node_network_vlan_and_tagged_replies_untagged() {
+    let mut t = tables();
+    t.gateway.as_mut().unwrap().vlan = Some(100);
+    let mut r = gateway_rig(t);
+    let sent = tcp(pod_a(), gw(), None, [10, 244, 2, 5], CLIENT, 64, 2000, 443);
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    assert_eq!(
+        out,
+        tcp(
+            UPLINK_MAC,
+            NEXT_HOP_MAC,
+            Some(100),
+            NODE_IP,
+            CLIENT,
+            63,
+            2000,
+            443
+        )
+    );
+    let reply = tcp(
+        NEXT_HOP_MAC,
+        UPLINK_MAC,
+        Some(100),
+        CLIENT,
+        NODE_IP,
+        50,
+        443,
+        2000,
+    );
+    let (v, out) = run(&mut r, &reply, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(
+        out,
+        tcp(gw(), pod_a(), None, CLIENT, [10, 244, 2, 5], 49, 443, 2000)
+    );
+    // Untagged traffic to the node IP is not the node network's: the host's.
+    let untagged = tcp(
+        NEXT_HOP_MAC,
+        UPLINK_MAC,
+        None,
+        CLIENT,
+        NODE_IP,
+        50,
+        443,
+        2000,
+    );
+    assert_eq!(run(&mut r, &untagged, UPLINK).0, Verdict::Tx(HOST_PF));
+}
+
+#[test]
+fn an_unresolved_next_hop_is_asked_for_from_the_node_ip() {
+    let mut r = rig(tables());
+    let sent = tcp(pod_a(), gw(), None, [10, 244, 2, 5], CLIENT, 64, 2001, 443);
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    assert_eq!(&out[12..14], &[0x08, 0x06]);
+    assert_eq!(&out[28..32], &NODE_IP, "sender IP");
+    assert_eq!(&out[38..42], &[172, 31, 0, 254], "target IP");
+    assert_eq!(r.w.stats.drops_of(Reason::NeighbourUnresolved), 1);
+}
+
+fn local_endpoint_only(external_local: bool) -> Tables {
+    let mut t = tables();
+    let svc = t.services.values_mut().next().unwrap();
+    svc.ports[0].backends = vec![Backend {
+        ip: ip("10.244.2.6"),
+        port: 8080,
+    }];
+    svc.ports[0].local_backends = svc.ports[0].backends.clone();
+    svc.external_local = external_local;
+    t
+}
+
+#[test]
+fn a_node_port_is_dnatted_and_snatted_to_the_join_address() {
+    let mut r = gateway_rig(local_endpoint_only(false));
+    let sent = tcp(
+        NEXT_HOP_MAC,
+        UPLINK_MAC,
+        None,
+        CLIENT,
+        NODE_IP,
+        60,
+        5555,
+        30080,
+    );
+    let (v, out) = run(&mut r, &sent, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_B_PORT));
+    assert_eq!(
+        out,
+        tcp(
+            gw(),
+            pod_b(),
+            None,
+            [100, 64, 0, 2],
+            [10, 244, 2, 6],
+            59,
+            5555,
+            8080
+        )
+    );
+    // B answers its peer, the join address; the client gets the node port's.
+    let reply = tcp(
+        pod_b(),
+        gw(),
+        None,
+        [10, 244, 2, 6],
+        [100, 64, 0, 2],
+        64,
+        8080,
+        5555,
+    );
+    let (v, out) = run(&mut r, &reply, POD_B_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    assert_eq!(
+        out,
+        tcp(
+            UPLINK_MAC,
+            NEXT_HOP_MAC,
+            None,
+            NODE_IP,
+            CLIENT,
+            63,
+            30080,
+            5555
+        )
+    );
+}
+
+#[test]
+fn a_node_port_with_local_traffic_policy_keeps_the_client_address() {
+    let mut r = gateway_rig(local_endpoint_only(true));
+    let sent = tcp(
+        NEXT_HOP_MAC,
+        UPLINK_MAC,
+        None,
+        CLIENT,
+        NODE_IP,
+        60,
+        5556,
+        30080,
+    );
+    let (v, out) = run(&mut r, &sent, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_B_PORT));
+    assert_eq!(
+        out,
+        tcp(gw(), pod_b(), None, CLIENT, [10, 244, 2, 6], 59, 5556, 8080)
+    );
+    // Local policy without a local endpoint: rejected, never sent elsewhere.
+    let mut t = local_endpoint_only(true);
+    t.services.values_mut().next().unwrap().ports[0]
+        .local_backends
+        .clear();
+    let mut r = gateway_rig(t);
+    let (v, out) = run(&mut r, &sent, UPLINK);
+    assert_eq!(v, Verdict::Tx(UPLINK), "answered with a reset");
+    assert_eq!(tcp_ports(&out), (30080, 5556));
+}
+
+#[test]
+fn the_hosts_own_traffic_passes_by() {
+    let mut r = gateway_rig(tables());
+    // To the node IP, no connection, no node port: the host's.
+    let ssh = tcp(
+        NEXT_HOP_MAC,
+        UPLINK_MAC,
+        None,
+        CLIENT,
+        NODE_IP,
+        60,
+        5557,
+        22,
+    );
+    assert_eq!(
+        run(&mut r, &ssh, UPLINK),
+        (Verdict::Tx(HOST_PF), ssh.clone())
+    );
+    // From the host: out the uplink untouched.
+    let out = tcp(
+        UPLINK_MAC,
+        NEXT_HOP_MAC,
+        None,
+        NODE_IP,
+        CLIENT,
+        64,
+        40000,
+        22,
+    );
+    assert_eq!(
+        run(&mut r, &out, HOST_PF),
+        (Verdict::Tx(UPLINK), out.clone())
+    );
+}
