@@ -698,3 +698,141 @@ fn two_workers_share_connections_when_the_nat_reply_lands_on_the_other() {
         (1, 0, 1)
     );
 }
+
+#[test]
+fn a_table_change_ends_exactly_the_connections_it_invalidates() {
+    use dpuflow_engine::decide::still_valid;
+    let mut t = tables();
+    let svc = t.services.values_mut().next().unwrap();
+    svc.ports[0].backends = vec![dpuflow_tables::Backend {
+        ip: ip(POD_B),
+        port: 8080,
+    }];
+    let mut r = rig(t.clone());
+    let to_vip = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        "10.96.0.10",
+        64,
+        40020,
+        80,
+        true,
+        b"",
+    );
+    let direct = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        POD_B,
+        64,
+        40021,
+        9000,
+        true,
+        b"",
+    );
+    assert_eq!(run(&mut r, &to_vip, POD_A_PORT).0, Verdict::Tx(POD_B_PORT));
+    assert_eq!(run(&mut r, &direct, POD_A_PORT).0, Verdict::Tx(POD_B_PORT));
+    let ct = r.w.conntrack().clone();
+    assert_eq!(ct.len(), 2);
+
+    // The endpoint leaves the service (B itself stays): only the service
+    // connection ends, as the builder does after a generation is live.
+    let mut next = t.clone();
+    next.services.values_mut().next().unwrap().ports[0]
+        .backends
+        .clear();
+    let c = compiled(&next);
+    assert_eq!(ct.kill_where(|v| !still_valid(&c, &v.forward, &v.reply)), 1);
+    r.t = c;
+    assert_eq!(
+        run(&mut r, &direct, POD_A_PORT).0,
+        Verdict::Tx(POD_B_PORT),
+        "untouched"
+    );
+    let (v, _) = run(&mut r, &to_vip, POD_A_PORT);
+    assert_eq!(
+        v,
+        Verdict::Tx(POD_A_PORT),
+        "re-classified: rejected, no endpoint"
+    );
+
+    // A policy that now denies the direct connection ends it too.
+    let denied = dpuflow_engine::lookup::Compiled::new(
+        &{
+            let mut d = next.clone();
+            d.policies.insert(
+                PodKey::primary("default", "b"),
+                Policy {
+                    ingress: DirectionPolicy::isolated(Vec::<AllowRule>::new()),
+                    egress: DirectionPolicy::open(),
+                    allow_arp_nd: true,
+                    allow_management: true,
+                },
+            );
+            d
+        },
+        &ports(),
+        &Default::default(),
+    );
+    assert_eq!(
+        ct.kill_where(|v| !still_valid(&denied, &v.forward, &v.reply)),
+        1
+    );
+    r.t = denied;
+    assert_eq!(
+        run(&mut r, &direct, POD_A_PORT).0,
+        Verdict::Drop(Reason::PolicyIngress)
+    );
+}
+
+#[test]
+fn an_icmp_error_about_a_connection_passes_where_its_packets_would() {
+    // A accepts nothing unsolicited; B's "port unreachable" about A's own
+    // datagram still reaches A, an error about nothing does not.
+    let mut t = tables();
+    t.policies.insert(
+        PodKey::primary("default", "a"),
+        Policy {
+            ingress: DirectionPolicy::isolated(Vec::<AllowRule>::new()),
+            egress: DirectionPolicy::open(),
+            allow_arp_nd: true,
+            allow_management: false,
+        },
+    );
+    let mut r = rig(t);
+    let datagram = udp4(mac(POD_A), gw_mac(), POD_A, POD_B, 64, 5000, 53, b"query");
+    assert_eq!(
+        run(&mut r, &datagram, POD_A_PORT).0,
+        Verdict::Tx(POD_B_PORT)
+    );
+    let unreachable = |quoted_sport: u16| {
+        let quote = &udp4(
+            mac(POD_A),
+            gw_mac(),
+            POD_A,
+            POD_B,
+            63,
+            quoted_sport,
+            53,
+            b"query",
+        )[14..14 + 28];
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(mac(POD_B).0, gw_mac().0)
+            .ipv4(v4(POD_B).octets(), v4(POD_A).octets(), 64)
+            .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::Port,
+            ))
+            .write(&mut out, quote)
+            .unwrap();
+        out
+    };
+    let (v, out) = run(&mut r, &unreachable(5000), POD_B_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(&out[0..12], [mac(POD_A).0, gw_mac().0].concat().as_slice());
+    assert_eq!(out[22], 63, "routed: TTL decremented");
+    assert_eq!(
+        run(&mut r, &unreachable(5001), POD_B_PORT).0,
+        Verdict::Drop(Reason::IcmpUntracked)
+    );
+}

@@ -28,6 +28,7 @@ pub mod frame;
 pub mod geneve;
 mod ip;
 pub mod parse;
+pub mod quote;
 pub mod reply;
 
 pub use drop::DropReason;

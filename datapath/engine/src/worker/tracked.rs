@@ -5,7 +5,7 @@
 
 use dpuflow_conntrack::{CreateError, Dir, FlowKey};
 use dpuflow_packet::edit::{self, EditError, NatRewrite, Side};
-use dpuflow_packet::{Frame, Headers};
+use dpuflow_packet::{quote, Frame, Headers};
 
 use super::{Ctx, Origin, Verdict, Worker};
 use crate::decide::{self, Next};
@@ -36,7 +36,7 @@ impl Worker {
         let key = match flow::track(h, POD_ZONE) {
             Some(Track::Key(key)) => key,
             Some(Track::Fragment) => return Verdict::Drop(Reason::Fragment),
-            Some(Track::IcmpOther) => return Verdict::Drop(Reason::IcmpUntracked),
+            Some(Track::IcmpOther) => return self.related(cx, frame, h, origin),
             None => return Verdict::Drop(Reason::NotIp),
         };
         let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
@@ -74,6 +74,49 @@ impl Worker {
             (Some(Next::Remote(r)), _) => self.tunnel(cx, frame, h, r, &out),
             (Some(Next::Outside), Origin::Outside) | (None, _) => Verdict::Drop(Reason::NoRoute),
             (Some(Next::Outside), _) => self.outside(cx, frame, h, &out),
+        }
+    }
+
+    /// An ICMP error about a connection (a path MTU, an unreachable port)
+    /// passes where the connection's packets would, whatever the policies
+    /// say (it is part of an allowed connection); about no connection, it
+    /// is dropped.
+    fn related<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        origin: Origin,
+    ) -> Verdict {
+        let Some(q) = quote::quoted(frame.bytes(), h) else {
+            return Verdict::Drop(Reason::IcmpUntracked);
+        };
+        let quoted = FlowKey {
+            zone: POD_ZONE,
+            proto: q.proto,
+            src: q.src,
+            dst: q.dst,
+            sport: q.sport,
+            dport: q.dst_port,
+        };
+        let found = self
+            .owner
+            .lookup(&quoted.reversed())
+            .map(|c| (c.forward(), c.reply()));
+        let Some((forward, reply)) = found else {
+            return Verdict::Drop(Reason::IcmpUntracked);
+        };
+        if forward.reversed() != reply {
+            return Verdict::Drop(Reason::IcmpRelatedNat);
+        }
+        let Some((_, dst, _)) = flow::ip_of(h) else {
+            return Verdict::Drop(Reason::NotIp);
+        };
+        match (decide::next_hop(cx.t, cx.local, dst), origin) {
+            (Some(Next::Pod(j)), _) => self.deliver(cx, frame, h, j, true),
+            (Some(Next::Remote(r)), Origin::Pod(_)) => self.tunnel(cx, frame, h, r, &quoted),
+            // Connections with the outside are always SNATed (above).
+            _ => Verdict::Drop(Reason::NoRoute),
         }
     }
 
