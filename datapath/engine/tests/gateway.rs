@@ -316,3 +316,67 @@ fn the_hosts_own_traffic_passes_by() {
         (Verdict::Tx(UPLINK), out.clone())
     );
 }
+
+#[test]
+fn ipv6_egress_solicits_its_next_hop_learns_the_advert_and_snats_to_the_node_ipv6() {
+    let mut t = tables();
+    let g = t.gateway.as_mut().unwrap();
+    g.node_ips.push(ip("fd00:31::12"));
+    g.next_hops.push(ip("fd00:31::fe"));
+    let mut r = rig(t);
+    let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let mut sent = Vec::new();
+    PacketBuilder::ethernet2(pod_a().0, gw().0)
+        .ipv6(v6("fd00:10:244:2::5"), v6("2001:db8::7"), 64)
+        .udp(2002, 53)
+        .write(&mut sent, b"aaaa")
+        .unwrap();
+    let (v, ns) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    // A valid solicitation: etherparse checks the ICMPv6 checksum.
+    let sliced = SlicedPacket::from_ethernet(&ns).unwrap();
+    let Some(TransportSlice::Icmpv6(icmp)) = sliced.transport else {
+        panic!("no ICMPv6")
+    };
+    assert_eq!(icmp.type_u8(), 135);
+    assert_eq!(
+        icmp.header()
+            .icmp_type
+            .calc_checksum(v6("fd00:31::12"), v6("ff02::1:ff00:fe"), icmp.payload())
+            .unwrap(),
+        icmp.checksum()
+    );
+    assert_eq!(&ns[0..6], &[0x33, 0x33, 0xff, 0, 0, 0xfe]);
+    assert_eq!(&icmp.payload()[0..16], &v6("fd00:31::fe"));
+
+    // The next hop's advertisement (it goes on to the host too) is learned.
+    let mut na_body = v6("fd00:31::fe").to_vec();
+    na_body.extend_from_slice(&[2, 1]);
+    na_body.extend_from_slice(&NEXT_HOP_MAC.0);
+    let mut na = Vec::new();
+    PacketBuilder::ethernet2(NEXT_HOP_MAC.0, UPLINK_MAC.0)
+        .ipv6(v6("fd00:31::fe"), v6("fd00:31::12"), 255)
+        .icmpv6(etherparse::Icmpv6Type::Unknown {
+            type_u8: 136,
+            code_u8: 0,
+            bytes5to8: [0x60, 0, 0, 0],
+        })
+        .write(&mut na, &na_body)
+        .unwrap();
+    assert_eq!(run(&mut r, &na, UPLINK).0, Verdict::Tx(HOST_PF));
+    assert_eq!(r.n.apply_reports(), 1);
+
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    let mut want = Vec::new();
+    let sport = match SlicedPacket::from_ethernet(&out).unwrap().transport {
+        Some(TransportSlice::Udp(u)) => u.source_port(),
+        other => panic!("{other:?}"),
+    };
+    PacketBuilder::ethernet2(UPLINK_MAC.0, NEXT_HOP_MAC.0)
+        .ipv6(v6("fd00:31::12"), v6("2001:db8::7"), 63)
+        .udp(sport, 53)
+        .write(&mut want, b"aaaa")
+        .unwrap();
+    assert_eq!(out, want);
+}

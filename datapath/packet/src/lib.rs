@@ -30,6 +30,7 @@ mod ip;
 pub mod parse;
 pub mod quote;
 pub mod reply;
+pub mod request;
 
 pub use drop::DropReason;
 pub use edit::EditError;

@@ -9,6 +9,7 @@ use dpuflow_conntrack::FlowKey;
 use dpuflow_net::MacAddr;
 use dpuflow_packet::edit::{self, EditError, Encap};
 use dpuflow_packet::reply::{self, IcmpError, Responder};
+use dpuflow_packet::request;
 use dpuflow_packet::{Frame, Headers, OvnKeys, Vlan, L3, L4};
 
 use super::{Ctx, Verdict, Worker};
@@ -158,8 +159,8 @@ impl Worker {
     }
 
     /// The next hop's MAC is unknown: the frame becomes the ARP request
-    /// that resolves it (IPv4; IPv6 next hops are learned, not solicited,
-    /// for now) and the original packet is counted as dropped.
+    /// (or IPv6 neighbour solicitation) that resolves it, and the original
+    /// packet is counted as dropped.
     fn resolve<F: Frame + ?Sized>(
         &mut self,
         cx: Ctx<'_>,
@@ -171,7 +172,16 @@ impl Worker {
     ) -> Verdict {
         self.stats.drop(Reason::NeighbourUnresolved);
         let vlan = cx.local.vlan;
-        match arp_request(frame, our_mac, our_ip, target) {
+        let built = match (our_ip, target) {
+            (IpAddr::V4(ours), IpAddr::V4(target)) => {
+                request::arp_request(frame, our_mac, ours, target)
+            }
+            (IpAddr::V6(ours), IpAddr::V6(target)) => {
+                request::neighbor_solicit(frame, our_mac, ours, target)
+            }
+            _ => Err(EditError::FamilyMismatch),
+        };
+        match built {
             Ok(()) if vlan.is_none() => Verdict::Tx(uplink),
             Ok(()) => match vlan.map(|vid| edit::push_vlan(frame, Vlan { vid, pcp: 0 })) {
                 Some(Ok(())) => Verdict::Tx(uplink),
@@ -226,32 +236,4 @@ impl Worker {
         };
         self.answer(reply::icmp_error(frame, h, kind, &from), cx.in_port)
     }
-}
-
-/// Turns the frame into a broadcast ARP request for `target` from `our_ip`
-/// at `our_mac`.
-fn arp_request<F: Frame + ?Sized>(
-    frame: &mut F,
-    our_mac: MacAddr,
-    our_ip: IpAddr,
-    target: IpAddr,
-) -> Result<(), EditError> {
-    let (IpAddr::V4(ours), IpAddr::V4(target)) = (our_ip, target) else {
-        return Err(EditError::FamilyMismatch);
-    };
-    if !frame.set_len(42) {
-        return Err(EditError::NoTailroom);
-    }
-    let Some(out) = frame.bytes_mut().get_mut(..42) else {
-        return Err(EditError::Truncated);
-    };
-    out[..6].copy_from_slice(&MacAddr::BROADCAST.octets());
-    out[6..12].copy_from_slice(&our_mac.octets());
-    out[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
-    out[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
-    out[22..28].copy_from_slice(&our_mac.octets());
-    out[28..32].copy_from_slice(&ours.octets());
-    out[32..38].copy_from_slice(&[0; 6]);
-    out[38..42].copy_from_slice(&target.octets());
-    Ok(())
 }

@@ -3,7 +3,7 @@
 //! (the DPU is a bump in the wire for the host's own traffic).
 
 use dpuflow_packet::edit;
-use dpuflow_packet::reply;
+use dpuflow_packet::{reply, request};
 use dpuflow_packet::{Frame, Headers, Parsed, Tunnel, L3};
 
 use super::{Ctx, Origin, Verdict, Worker};
@@ -29,6 +29,12 @@ impl Worker {
                 return self.answer(reply::arp_reply(frame, h, mac), cx.in_port);
             }
             return self.to_host(t);
+        }
+        if let Some((target, mac)) = request::advertised(frame.bytes(), h) {
+            let target = target.into();
+            if t.remote_by_encap(target).is_some() || local.next_hops.contains(&target) {
+                self.neighbours.observe(target, mac);
+            }
         }
         let Some((_, dst, _)) = flow::ip_of(h) else {
             return self.to_host(t);
