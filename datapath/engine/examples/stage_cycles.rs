@@ -131,8 +131,11 @@ fn main() {
             MacAddr([2, 0, 0, 0, 0, 3]),
         );
     }
+    let (_affinity, mut sticky) =
+        Conntrack::new(dpuflow_engine::affinity::table_config(16), 1).expect("affinity");
     let mut w = Worker::new(
         owners.remove(0),
+        sticky.remove(0),
         neighbours.view(),
         MacAddr([2, 0, 0, 0, 0, 2]),
     );

@@ -19,4 +19,5 @@ pub use neighbour::{NeighbourView, Neighbours};
 pub use reason::Reason;
 pub use stats::Stats;
 pub use worker::{Verdict, Worker};
+pub mod affinity;
 pub mod decide;

@@ -836,3 +836,75 @@ fn an_icmp_error_about_a_connection_passes_where_its_packets_would() {
         Verdict::Drop(Reason::IcmpUntracked)
     );
 }
+
+#[test]
+fn client_ip_affinity_keeps_a_client_on_its_backend_until_the_timeout() {
+    let backends = |n: u8| -> Vec<dpuflow_tables::Backend> {
+        (10..10 + n)
+            .map(|i| dpuflow_tables::Backend {
+                ip: ip(&format!("10.244.3.{i}")),
+                port: 8080,
+            })
+            .collect()
+    };
+    let with = |affinity: Option<u32>, n: u8| {
+        let mut t = tables();
+        let svc = t.services.values_mut().next().unwrap();
+        svc.affinity_timeout = affinity;
+        svc.ports[0].backends = backends(n);
+        t
+    };
+    let backend_of = |r: &mut Rig, sport: u16, now: u64| -> [u8; 4] {
+        let syn = tcp4(
+            mac(POD_A),
+            gw_mac(),
+            POD_A,
+            "10.96.0.10",
+            64,
+            sport,
+            80,
+            true,
+            b"",
+        );
+        let mut f = VecFrame::new(&syn);
+        assert_eq!(
+            r.w.process(&r.t, &mut f, POD_A_PORT, now),
+            Verdict::Tx(UPLINK)
+        );
+        let inner = dpuflow_packet::parse(f.bytes())
+            .unwrap()
+            .tunnel
+            .unwrap()
+            .inner;
+        match inner.l3 {
+            dpuflow_packet::L3::Ipv4 { dst, .. } => dst.octets(),
+            other => panic!("{other:?}"),
+        }
+    };
+    // Without affinity, a client's connections spread over the backends.
+    let mut r = rig(with(None, 8));
+    let spread: std::collections::BTreeSet<_> =
+        (0..32).map(|i| backend_of(&mut r, 41000 + i, 1)).collect();
+    assert!(spread.len() > 1);
+
+    // With it, they all go where the first went — also after a backend is
+    // added (a hash alone would move some clients).
+    let mut r = rig(with(Some(60), 8));
+    let first = backend_of(&mut r, 42000, 1_000);
+    for i in 1..32 {
+        assert_eq!(backend_of(&mut r, 42000 + i, 1_000 + u64::from(i)), first);
+    }
+    r.t = compiled(&with(Some(60), 9));
+    assert_eq!(
+        backend_of(&mut r, 42100, 30_000),
+        first,
+        "remembered, not rehashed"
+    );
+    // A backend that left is never recalled.
+    let mut gone = with(Some(60), 8);
+    gone.services.values_mut().next().unwrap().ports[0]
+        .backends
+        .retain(|b| b.ip != IpAddr::from(first));
+    r.t = compiled(&gone);
+    assert_ne!(backend_of(&mut r, 42200, 31_000), first);
+}

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use dpuflow_conntrack::{Config as ConntrackConfig, ConfigError, Conntrack};
 use dpuflow_dpdk::{Eal, LcoreError, LcoreJoin, Mempool, Port, PortConfig, PortError, StopFlag};
 use dpuflow_engine::lookup::{Compiled, NodeSettings, PortRole, Ports};
-use dpuflow_engine::{Neighbours, Stats, Worker};
+use dpuflow_engine::{affinity, Neighbours, Stats, Worker};
 use dpuflow_tables::Tables;
 
 use crate::builder::{Builder, TablesHandle};
@@ -32,14 +32,27 @@ pub struct DatapathPort {
 }
 
 /// Configuration.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DatapathConfig {
     /// What the tables do not carry (VNI, MTU).
     pub settings: NodeSettings,
     /// The connection table.
     pub conntrack: ConntrackConfig,
+    /// Clients × frontends the `ClientIP` affinity table remembers.
+    pub affinity_capacity: u32,
     /// Worker lcores (one poll loop each); empty: every EAL worker lcore.
     pub lcores: Vec<u32>,
+}
+
+impl Default for DatapathConfig {
+    fn default() -> Self {
+        Self {
+            settings: NodeSettings::default(),
+            conntrack: ConntrackConfig::default(),
+            affinity_capacity: 65_536,
+            lcores: Vec::new(),
+        }
+    }
 }
 
 /// Why the datapath did not start.
@@ -132,6 +145,10 @@ impl Datapath {
             .and_then(|p| p.port.mac().ok())
             .unwrap_or_default();
         let (conntrack, owners) = Conntrack::new(config.conntrack.clone(), lcores.len())?;
+        let (_affinity, sticky) = Conntrack::new(
+            affinity::table_config(config.affinity_capacity),
+            lcores.len(),
+        )?;
         let neighbours = Arc::new(Neighbours::new(NEIGHBOUR_BACKLOG));
         let initial = Compiled::new(&Tables::default(), &roles, &config.settings);
         let (publisher, readers) = Publisher::new(initial, lcores.len());
@@ -146,7 +163,8 @@ impl Datapath {
         let stop = StopFlag::new();
         let mut workers = Vec::new();
         let mut counters = Vec::new();
-        for (w, ((lcore, owner), reader)) in lcores.iter().zip(owners).zip(readers).enumerate() {
+        let shares = owners.into_iter().zip(sticky).zip(readers);
+        for (w, (lcore, ((owner, sticky), reader))) in lcores.iter().zip(shares).enumerate() {
             let queue = w as u16;
             let mut port_queues = Vec::new();
             for p in &ports {
@@ -162,7 +180,7 @@ impl Datapath {
             }
             let c = Arc::new(WorkerCounters::default());
             let poll = PollLoop {
-                engine: Worker::new(owner, neighbours.view(), uplink_mac),
+                engine: Worker::new(owner, sticky, neighbours.view(), uplink_mac),
                 reader,
                 ports: port_queues,
                 counters: Arc::clone(&c),

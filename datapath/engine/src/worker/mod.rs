@@ -26,6 +26,7 @@ use dpuflow_conntrack::{Conntrack, Owner};
 use dpuflow_net::MacAddr;
 use dpuflow_packet::{parse, EditError, Frame};
 
+use crate::affinity::Affinity;
 use crate::lookup::{Compiled, LocalNode, PortRole};
 use crate::neighbour::NeighbourView;
 use crate::reason::Reason;
@@ -68,6 +69,7 @@ enum Origin {
 /// neighbours, its counters.
 pub struct Worker {
     owner: Owner,
+    affinity: Affinity,
     neighbours: NeighbourView,
     uplink_mac: MacAddr,
     /// This worker's counters.
@@ -83,11 +85,18 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker over the shared connection table, owning `owner`'s share;
-    /// `uplink_mac` is the uplink port's MAC (source of tunnel packets).
-    pub fn new(owner: Owner, neighbours: NeighbourView, uplink_mac: MacAddr) -> Self {
+    /// A worker over the shared connection and affinity tables, owning
+    /// `conns`' and `affinity`'s shares; `uplink_mac` is the uplink port's
+    /// MAC (source of tunnel packets).
+    pub fn new(
+        conns: Owner,
+        affinity: Owner,
+        neighbours: NeighbourView,
+        uplink_mac: MacAddr,
+    ) -> Self {
         Self {
-            owner,
+            owner: conns,
+            affinity: Affinity::new(affinity),
             neighbours,
             uplink_mac,
             stats: Stats::default(),
@@ -101,6 +110,7 @@ impl Worker {
 
     /// Ages up to `budget` of this worker's connections (call when idle).
     pub fn sweep(&mut self, now_ms: u64, budget: usize) -> usize {
+        self.affinity.sweep(now_ms, budget);
         self.owner.sweep(now_ms, budget).freed
     }
 
@@ -108,6 +118,7 @@ impl Worker {
     /// (call between bursts), so records others removed can be reused.
     pub fn quiesce(&mut self) {
         self.owner.quiesce();
+        self.affinity.quiesce();
     }
 
     /// Takes one frame that arrived on `in_port` through the pipeline of

@@ -8,6 +8,7 @@ use dpuflow_packet::edit::{self, EditError, NatRewrite, Side};
 use dpuflow_packet::{quote, Frame, Headers};
 
 use super::{Ctx, Origin, Verdict, Worker};
+use crate::affinity::Sticky;
 use crate::decide::{self, Next};
 use crate::flow::{self, Track, POD_ZONE};
 use crate::lookup::FrontendEntry;
@@ -190,14 +191,29 @@ impl Worker {
         if n == 0 {
             return Err(self.reject(cx, frame, h));
         }
-        let hash = match fe.affinity_timeout {
-            Some(_) => flow::stable_hash(&FlowKey { sport: 0, ..*key }),
-            None => flow::stable_hash(key),
+        let pick = |hash: u32| fe.backends.get((hash % n) as usize).copied();
+        let b = match fe.affinity_timeout {
+            Some(timeout) => {
+                let sticky = Sticky {
+                    client: key.src,
+                    vip: key.dst,
+                    proto: key.proto,
+                    port: key.dport,
+                };
+                match self.affinity.recall(&sticky, &fe.backends, timeout, cx.now) {
+                    Some(b) => Some(b),
+                    None => {
+                        let b = pick(flow::stable_hash(&FlowKey { sport: 0, ..*key }));
+                        if let Some(b) = b {
+                            self.affinity.remember(&sticky, b, cx.now);
+                        }
+                        b
+                    }
+                }
+            }
+            None => pick(flow::stable_hash(key)),
         };
-        let b = fe
-            .backends
-            .get((hash % n) as usize)
-            .ok_or(Verdict::Drop(Reason::NoEndpoints))?;
+        let b = b.ok_or(Verdict::Drop(Reason::NoEndpoints))?;
         out.dst = b.ip;
         out.dport = b.port;
         let snat = match origin {

@@ -149,13 +149,16 @@ pub fn rig_with(t: Tables, workers: usize, resolved: bool) -> (Compiled, Vec<Wor
         ..Config::default()
     };
     let (_ct, owners) = Conntrack::new(config, workers).unwrap();
+    let (_affinity, sticky) =
+        Conntrack::new(dpuflow_engine::affinity::table_config(256), workers).unwrap();
     let n = Neighbours::new(64);
     if resolved {
         n.set(ip("172.31.0.3"), NODE_B_MAC);
     }
     let ws = owners
         .into_iter()
-        .map(|o| Worker::new(o, n.view(), UPLINK_MAC))
+        .zip(sticky)
+        .map(|(o, a)| Worker::new(o, a, n.view(), UPLINK_MAC))
         .collect();
     (c, ws, n)
 }
