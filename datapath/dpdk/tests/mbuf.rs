@@ -96,6 +96,29 @@ fn burst_push_pop_retain_and_drop_free_mbufs() {
 }
 
 #[test]
+fn drain_yields_in_arrival_order_and_frees_what_it_did_not_yield() {
+    let eal = eal();
+    let pool = pool(&eal, 127);
+    let mut burst = Burst::<8>::new();
+    for i in 0..6 {
+        let mut m = pool.alloc().expect("alloc");
+        m.extend_from_slice(&frame(i, 64)).expect("append");
+        burst.push(m).expect("room");
+    }
+    burst.prefetch_data();
+    let mut drain = burst.drain();
+    let first: Vec<u8> = drain.by_ref().take(3).map(|m| m.data()[45]).collect();
+    assert_eq!(first, vec![0, 1, 2]);
+    drop(drain);
+    assert!(burst.is_empty());
+    assert_eq!(
+        pool.in_use(),
+        0,
+        "the three not yielded were freed with the drain"
+    );
+}
+
+#[test]
 fn mbufs_move_between_threads() {
     let eal = eal();
     let pool = pool(&eal, 127);

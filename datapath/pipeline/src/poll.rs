@@ -1,5 +1,6 @@
 //! A worker's poll loop, run to completion on one lcore: rx bursts from
-//! this worker's queues → the engine, frame by frame → per-port tx bursts.
+//! this worker's queues (the burst's data prefetched) → the engine, frame
+//! by frame in arrival order → per-port tx bursts.
 //! Between iterations it picks up the newest table generation (one pointer
 //! comparison), publishes its counters and, when idle, ages connections.
 
@@ -69,7 +70,8 @@ impl PollLoop {
                     _ => continue,
                 };
                 received += n;
-                while let Some(mut m) = rx.pop() {
+                rx.prefetch_data();
+                for mut m in rx.drain() {
                     if !m.is_contiguous() {
                         self.counters.multi_segment.fetch_add(1, Ordering::Relaxed);
                         continue;
