@@ -908,3 +908,170 @@ fn client_ip_affinity_keeps_a_client_on_its_backend_until_the_timeout() {
     r.t = compiled(&gone);
     assert_ne!(backend_of(&mut r, 42200, 31_000), first);
 }
+
+#[test]
+fn a_pod_reaching_itself_through_its_service_is_hairpin_snatted() {
+    let mut t = tables();
+    t.services.values_mut().next().unwrap().ports[0].backends = vec![dpuflow_tables::Backend {
+        ip: ip(POD_B),
+        port: 8080,
+    }];
+    let mut r = rig(t);
+    let sent = tcp4(
+        mac(POD_B),
+        gw_mac(),
+        POD_B,
+        "10.96.0.10",
+        64,
+        40030,
+        80,
+        true,
+        b"me",
+    );
+    let (v, out) = run(&mut r, &sent, POD_B_PORT);
+    assert_eq!(v, Verdict::Tx(POD_B_PORT));
+    assert_eq!(
+        out,
+        tcp4(
+            gw_mac(),
+            mac(POD_B),
+            "169.254.0.5",
+            POD_B,
+            63,
+            40030,
+            8080,
+            true,
+            b"me"
+        )
+    );
+    let reply = tcp4(
+        mac(POD_B),
+        gw_mac(),
+        POD_B,
+        "169.254.0.5",
+        64,
+        8080,
+        40030,
+        false,
+        b"ok",
+    );
+    let (v, out) = run(&mut r, &reply, POD_B_PORT);
+    assert_eq!(v, Verdict::Tx(POD_B_PORT));
+    assert_eq!(
+        out,
+        tcp4(
+            gw_mac(),
+            mac(POD_B),
+            "10.96.0.10",
+            POD_B,
+            63,
+            80,
+            40030,
+            false,
+            b"ok"
+        )
+    );
+}
+
+#[test]
+fn internal_traffic_policy_local_uses_only_this_nodes_endpoints() {
+    let mut t = tables();
+    let svc = t.services.values_mut().next().unwrap();
+    svc.internal_local = true;
+    svc.ports[0].local_backends = vec![dpuflow_tables::Backend {
+        ip: ip(POD_B),
+        port: 8080,
+    }];
+    let mut r = rig(t.clone());
+    for sport in 40040..40060 {
+        let sent = tcp4(
+            mac(POD_A),
+            gw_mac(),
+            POD_A,
+            "10.96.0.10",
+            64,
+            sport,
+            80,
+            true,
+            b"",
+        );
+        assert_eq!(
+            run(&mut r, &sent, POD_A_PORT).0,
+            Verdict::Tx(POD_B_PORT),
+            "never the remote endpoint"
+        );
+    }
+    t.services.values_mut().next().unwrap().ports[0]
+        .local_backends
+        .clear();
+    let mut r = rig(t);
+    let sent = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        "10.96.0.10",
+        64,
+        40061,
+        80,
+        true,
+        b"",
+    );
+    assert_eq!(
+        run(&mut r, &sent, POD_A_PORT).0,
+        Verdict::Tx(POD_A_PORT),
+        "no local endpoint: reset"
+    );
+}
+
+#[test]
+fn a_full_connection_table_refuses_new_connections_and_counts_them() {
+    let (t, mut ws, n) = rig_with_capacity(tables(), 4);
+    let mut r = Rig {
+        t,
+        w: ws.pop().unwrap(),
+        n,
+    };
+    let mut verdicts = Vec::new();
+    for sport in 0..6 {
+        let sent = udp4(
+            mac(POD_A),
+            gw_mac(),
+            POD_A,
+            POD_B,
+            64,
+            7000 + sport,
+            53,
+            b"q",
+        );
+        verdicts.push(run(&mut r, &sent, POD_A_PORT).0);
+    }
+    assert_eq!(&verdicts[..4], &[Verdict::Tx(POD_B_PORT); 4]);
+    assert_eq!(&verdicts[4..], &[Verdict::Drop(Reason::ConntrackFull); 2]);
+    assert_eq!(r.w.stats.drops_of(Reason::ConntrackFull), 2);
+    // Known connections go on.
+    let again = udp4(mac(POD_A), gw_mac(), POD_A, POD_B, 64, 7000, 53, b"q");
+    assert_eq!(run(&mut r, &again, POD_A_PORT).0, Verdict::Tx(POD_B_PORT));
+}
+
+#[test]
+fn ipv6_too_big_for_the_overlay_is_answered_with_packet_too_big() {
+    let mut r = rig(tables());
+    let mut sent = Vec::new();
+    PacketBuilder::ethernet2(mac(POD_A).0, gw_mac().0)
+        .ipv6(
+            v6("fd00:10:244:2::5").octets(),
+            v6("fd00:10:244:3::7").octets(),
+            64,
+        )
+        .udp(7000, 7001)
+        .write(&mut sent, &[0u8; 1400])
+        .unwrap();
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    let sliced = SlicedPacket::from_ethernet(&out).unwrap();
+    let Some(TransportSlice::Icmpv6(icmp)) = sliced.transport else {
+        panic!("no ICMPv6")
+    };
+    assert_eq!(icmp.type_u8(), 2);
+    assert_eq!(u32::from_be_bytes(icmp.bytes5to8()), 1400);
+}

@@ -170,7 +170,8 @@ impl Worker {
                 return Err(Verdict::Drop(Reason::PolicyIngress));
             }
         }
-        self.create(h, frame.len(), key, out, cx.now)
+        let shares_host_ip = cx.local.node_ips.contains(&out.src);
+        self.create(h, frame.len(), key, out, shares_host_ip, cx.now)
     }
 
     /// DNAT to one of the frontend's backends (a hash of the connection, or
@@ -228,19 +229,21 @@ impl Worker {
     }
 
     /// Creates the connection; a SNAT whose tuple is taken tries other
-    /// source ports.
+    /// source ports. A SNAT to the node IP, which the host shares, keeps
+    /// its source port only below the host's ephemeral range.
     fn create(
         &mut self,
         h: &Headers,
         len: usize,
         key: &FlowKey,
         mut out: FlowKey,
+        shares_host_ip: bool,
         now: u64,
     ) -> Result<(FlowKey, FlowKey), Verdict> {
         let flags = flow::tcp_flags(h);
         let len = u32::try_from(len).unwrap_or(u32::MAX);
         let snat = out.src != key.src && !ICMP.contains(&key.proto);
-        if snat && !SNAT_PORTS.contains(&out.sport) {
+        if snat && shares_host_ip && !SNAT_PORTS.contains(&out.sport) {
             out.sport = snat_port(key, 0);
         }
         let mut attempt = 0;

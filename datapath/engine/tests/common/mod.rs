@@ -143,9 +143,23 @@ pub struct Rig {
 
 /// `workers` workers over `t`; node-b's MAC resolved when `resolved`.
 pub fn rig_with(t: Tables, workers: usize, resolved: bool) -> (Compiled, Vec<Worker>, Neighbours) {
+    rig_full(t, workers, resolved, 1024)
+}
+
+/// One worker over a connection table of `capacity`.
+pub fn rig_with_capacity(t: Tables, capacity: u32) -> (Compiled, Vec<Worker>, Neighbours) {
+    rig_full(t, 1, true, capacity)
+}
+
+fn rig_full(
+    t: Tables,
+    workers: usize,
+    resolved: bool,
+    capacity: u32,
+) -> (Compiled, Vec<Worker>, Neighbours) {
     let c = compiled(&t);
     let config = Config {
-        capacity: 1024,
+        capacity,
         ..Config::default()
     };
     let (_ct, owners) = Conntrack::new(config, workers).unwrap();
