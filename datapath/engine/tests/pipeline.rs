@@ -1075,3 +1075,36 @@ fn ipv6_too_big_for_the_overlay_is_answered_with_packet_too_big() {
     assert_eq!(icmp.type_u8(), 2);
     assert_eq!(u32::from_be_bytes(icmp.bytes5to8()), 1400);
 }
+
+#[test]
+fn too_big_through_a_cluster_ip_quotes_the_packet_the_pod_sent() {
+    let mut t = tables();
+    t.services.values_mut().next().unwrap().ports[0].backends = vec![dpuflow_tables::Backend {
+        ip: ip(REMOTE_POD),
+        port: 8080,
+    }];
+    let mut r = rig(t);
+    let sent = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        "10.96.0.10",
+        64,
+        40070,
+        80,
+        false,
+        &[7u8; 1400],
+    );
+    let (v, out) = run(&mut r, &sent, POD_A_PORT);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    // The quote (after the 8-byte ICMP header) is A's own packet to the
+    // VIP, so A's kernel finds the socket and lowers its path MTU.
+    let quote = &out[14 + 20 + 8..];
+    assert_eq!(&quote[12..16], &[10, 244, 2, 5]);
+    assert_eq!(
+        &quote[16..20],
+        &[10, 96, 0, 10],
+        "quoted destination is the VIP"
+    );
+    assert_eq!(&quote[20..24], &[0x9c, 0x86, 0, 80], "ports as sent");
+}

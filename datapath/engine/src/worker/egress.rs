@@ -22,37 +22,31 @@ const SPORT_BASE: u16 = 32768;
 const SPORT_SPAN: u32 = 61000 - 32768;
 
 impl Worker {
-    /// Delivers to a local pod: routed traffic gets the gateway's MAC as
-    /// source and its TTL decremented once; switched traffic (same subnet,
+    /// Delivers to a local pod: routed traffic (its hop already taken) gets
+    /// the gateway's MAC as source; switched traffic (same subnet,
     /// addressed to the pod's MAC) goes as it is.
     pub(super) fn deliver<F: Frame + ?Sized>(
         &mut self,
         cx: Ctx<'_>,
         frame: &mut F,
-        h: &Headers,
         j: u32,
         routed: bool,
     ) -> Verdict {
         let Some(pod) = cx.t.pod(j) else {
             return Verdict::Drop(Reason::NoRoute);
         };
-        if routed {
-            if let Err(v) = self.hop(cx, frame, h) {
-                return v;
-            }
-            if edit::set_macs(frame, cx.local.gateway_mac, pod.mac).is_err() {
-                return Verdict::Drop(Reason::EditFailed);
-            }
+        if routed && edit::set_macs(frame, cx.local.gateway_mac, pod.mac).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
         }
         Verdict::Tx(pod.port)
     }
 
-    /// Encapsulates towards another node exactly as OVN interconnect does.
+    /// Encapsulates towards another node exactly as OVN interconnect does
+    /// (the hop and the MTU check already done).
     pub(super) fn tunnel<F: Frame + ?Sized>(
         &mut self,
         cx: Ctx<'_>,
         frame: &mut F,
-        h: &Headers,
         remote: &RemoteEntry,
         out: &FlowKey,
     ) -> Verdict {
@@ -62,22 +56,6 @@ impl Worker {
         else {
             return Verdict::Drop(Reason::NodeNotReady);
         };
-        let ip_len = frame.len().saturating_sub(usize::from(h.l3_offset));
-        let mtu = local.settings.mtu;
-        if ip_len > usize::from(mtu) {
-            self.stats.drop(Reason::TooBig);
-            return self.icmp_answer(
-                cx,
-                frame,
-                h,
-                IcmpError::TooBig {
-                    mtu: u32::from(mtu),
-                },
-            );
-        }
-        if let Err(v) = self.hop(cx, frame, h) {
-            return v;
-        }
         if edit::set_macs(frame, rtots, remote.rtots_mac).is_err() {
             return Verdict::Drop(Reason::EditFailed);
         }
@@ -104,14 +82,13 @@ impl Worker {
         }
     }
 
-    /// Leaves the cluster through the gateway: to the next hop of the
-    /// destination's family, from the node's MAC, tagged with the node
-    /// network's VLAN.
+    /// Leaves the cluster through the gateway (the hop already taken): to
+    /// the next hop of the destination's family, from the node's MAC,
+    /// tagged with the node network's VLAN.
     pub(super) fn outside<F: Frame + ?Sized>(
         &mut self,
         cx: Ctx<'_>,
         frame: &mut F,
-        h: &Headers,
         out: &FlowKey,
     ) -> Verdict {
         let local = cx.local;
@@ -122,9 +99,6 @@ impl Worker {
         ) else {
             return Verdict::Drop(Reason::NoRoute);
         };
-        if let Err(v) = self.hop(cx, frame, h) {
-            return v;
-        }
         let src_mac = local.gateway_outer_mac.unwrap_or(self.uplink_mac);
         let Some(next_mac) = self.neighbours.get(next_hop) else {
             return self.resolve(cx, frame, uplink, src_mac, node_ip, next_hop);
@@ -140,9 +114,31 @@ impl Worker {
         Verdict::Tx(uplink)
     }
 
-    /// One routing hop: TTL or hop limit decremented; expired traffic from
-    /// a pod is answered with time exceeded.
-    fn hop<F: Frame + ?Sized>(
+    /// One routing hop, taken before any NAT so that an answer quotes the
+    /// packet as its sender sent it: too big for the tunnel is answered
+    /// with "fragmentation needed" / "packet too big"; TTL or hop limit
+    /// decremented, expired traffic from a pod answered with time
+    /// exceeded.
+    pub(super) fn hop<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        tunnelled: bool,
+    ) -> Result<(), Verdict> {
+        let mtu = cx.local.settings.mtu;
+        let ip_len = frame.len().saturating_sub(usize::from(h.l3_offset));
+        if tunnelled && ip_len > usize::from(mtu) {
+            self.stats.drop(Reason::TooBig);
+            let kind = IcmpError::TooBig {
+                mtu: u32::from(mtu),
+            };
+            return Err(self.icmp_answer(cx, frame, h, kind));
+        }
+        self.ttl(cx, frame, h)
+    }
+
+    fn ttl<F: Frame + ?Sized>(
         &mut self,
         cx: Ctx<'_>,
         frame: &mut F,

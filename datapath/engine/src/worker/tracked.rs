@@ -62,19 +62,32 @@ impl Worker {
         } else {
             reply_key
         };
+        let next = decide::next_hop(cx.t, cx.local, out.dst);
+        let switched = matches!(origin, Origin::Pod(_))
+            && h.dst != cx.local.gateway_mac
+            && out.dst == packet.dst;
+        match (next, origin) {
+            (Some(Next::Remote(_)), Origin::Remote) => {
+                return Verdict::Drop(Reason::TunnelNotLocal)
+            }
+            (Some(Next::Outside), Origin::Outside) | (None, _) => {
+                return Verdict::Drop(Reason::NoRoute)
+            }
+            (Some(Next::Pod(_)), _) if switched => {}
+            (Some(next), _) => {
+                if let Err(v) = self.hop(cx, frame, h, matches!(next, Next::Remote(_))) {
+                    return v;
+                }
+            }
+        }
         if apply_nat(frame, h, &packet, &out).is_err() {
             return Verdict::Drop(Reason::EditFailed);
         }
-        let switched = origin != Origin::Outside
-            && origin != Origin::Remote
-            && h.dst != cx.local.gateway_mac
-            && out.dst == packet.dst;
-        match (decide::next_hop(cx.t, cx.local, out.dst), origin) {
-            (Some(Next::Pod(j)), _) => self.deliver(cx, frame, h, j, !switched),
-            (Some(Next::Remote(_)), Origin::Remote) => Verdict::Drop(Reason::TunnelNotLocal),
-            (Some(Next::Remote(r)), _) => self.tunnel(cx, frame, h, r, &out),
-            (Some(Next::Outside), Origin::Outside) | (None, _) => Verdict::Drop(Reason::NoRoute),
-            (Some(Next::Outside), _) => self.outside(cx, frame, h, &out),
+        match next {
+            Some(Next::Pod(j)) => self.deliver(cx, frame, j, !switched),
+            Some(Next::Remote(r)) => self.tunnel(cx, frame, r, &out),
+            Some(Next::Outside) => self.outside(cx, frame, &out),
+            None => Verdict::Drop(Reason::NoRoute),
         }
     }
 
@@ -113,9 +126,14 @@ impl Worker {
         let Some((_, dst, _)) = flow::ip_of(h) else {
             return Verdict::Drop(Reason::NotIp);
         };
-        match (decide::next_hop(cx.t, cx.local, dst), origin) {
-            (Some(Next::Pod(j)), _) => self.deliver(cx, frame, h, j, true),
-            (Some(Next::Remote(r)), Origin::Pod(_)) => self.tunnel(cx, frame, h, r, &quoted),
+        let next = decide::next_hop(cx.t, cx.local, dst);
+        let tunnelled = matches!(next, Some(Next::Remote(_)));
+        if let Err(v) = self.hop(cx, frame, h, tunnelled) {
+            return v;
+        }
+        match (next, origin) {
+            (Some(Next::Pod(j)), _) => self.deliver(cx, frame, j, true),
+            (Some(Next::Remote(r)), Origin::Pod(_)) => self.tunnel(cx, frame, r, &quoted),
             // Connections with the outside are always SNATed (above).
             _ => Verdict::Drop(Reason::NoRoute),
         }
