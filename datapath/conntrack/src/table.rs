@@ -810,6 +810,14 @@ impl Owner {
         self.free.len()
     }
 
+    /// Whether `conn` was created by this owner (its record is in this
+    /// owner's share): `false` for a reply landing on another worker's
+    /// queue. One range check, for per-packet counters.
+    #[inline]
+    pub fn owns(&self, conn: &Conn<'_>) -> bool {
+        (self.start..self.end).contains(&conn.index)
+    }
+
     /// The live connection with `key` in either direction, whoever created
     /// it. A killed connection is not found.
     pub fn lookup(&self, key: &FlowKey) -> Option<Conn<'_>> {
@@ -1242,6 +1250,10 @@ mod tests {
         // Neither reversed key is a key of this connection (NAT changed it).
         assert!(owners[1].lookup(&fwd.reversed()).is_none());
         assert!(owners[1].lookup(&rep.reversed()).is_none());
+        // Only the creator owns it, whichever key another worker found.
+        assert!(owners[0].owns(&owners[0].lookup(&rep).unwrap()));
+        assert!(!owners[1].owns(&owners[1].lookup(&rep).unwrap()));
+        assert!(!owners[1].owns(&owners[1].lookup(&fwd).unwrap()));
         let view = ct.get(&rep).unwrap();
         assert_eq!(
             (view.id, view.owner, view.forward, view.reply),

@@ -20,6 +20,10 @@ pub struct Stats {
     pub malformed: [u64; DropReason::ALL.len()],
     /// Packets that found their connection.
     pub conn_hits: u64,
+    /// Of `conn_hits`, packets whose connection another worker created (a
+    /// NAT reply, or a flow whose packets the NIC spread over queues):
+    /// proof that the shared table, not the queue, keeps a flow together.
+    pub conn_hits_other_worker: u64,
     /// Connections created.
     pub conns_created: u64,
 }
@@ -33,6 +37,7 @@ impl Default for Stats {
             drops: [0; Reason::COUNT],
             malformed: [0; DropReason::ALL.len()],
             conn_hits: 0,
+            conn_hits_other_worker: 0,
             conns_created: 0,
         }
     }

@@ -693,9 +693,28 @@ fn two_workers_share_connections_when_the_nat_reply_lands_on_the_other() {
         (
             w0.stats.conns_created,
             w1.stats.conns_created,
-            w1.stats.conn_hits
+            w1.stats.conn_hits,
+            w1.stats.conn_hits_other_worker
         ),
-        (1, 0, 1)
+        (1, 0, 1, 1)
+    );
+    // The creator's own next packet is a hit on its own connection.
+    let ack = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        "10.96.0.10",
+        64,
+        40010,
+        80,
+        false,
+        b"",
+    );
+    let mut f = VecFrame::new(&ack);
+    assert_eq!(w0.process(&c, &mut f, POD_A_PORT, 3), Verdict::Tx(UPLINK));
+    assert_eq!(
+        (w0.stats.conn_hits, w0.stats.conn_hits_other_worker),
+        (1, 0)
     );
 }
 

@@ -15,6 +15,7 @@ pub struct WorkerCounters {
     forwarded: AtomicU64,
     answered: AtomicU64,
     conn_hits: AtomicU64,
+    conn_hits_other_worker: AtomicU64,
     conns_created: AtomicU64,
     drops: [AtomicU64; Reason::COUNT],
     malformed: [AtomicU64; DropReason::ALL.len()],
@@ -35,6 +36,7 @@ impl Default for WorkerCounters {
             forwarded: AtomicU64::new(0),
             answered: AtomicU64::new(0),
             conn_hits: AtomicU64::new(0),
+            conn_hits_other_worker: AtomicU64::new(0),
             conns_created: AtomicU64::new(0),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             malformed: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -54,6 +56,7 @@ impl WorkerCounters {
         set(&self.forwarded, s.forwarded);
         set(&self.answered, s.answered);
         set(&self.conn_hits, s.conn_hits);
+        set(&self.conn_hits_other_worker, s.conn_hits_other_worker);
         set(&self.conns_created, s.conns_created);
         for (a, v) in self.drops.iter().zip(s.drops) {
             set(a, v);
@@ -71,6 +74,7 @@ impl WorkerCounters {
             forwarded: get(&self.forwarded),
             answered: get(&self.answered),
             conn_hits: get(&self.conn_hits),
+            conn_hits_other_worker: get(&self.conn_hits_other_worker),
             conns_created: get(&self.conns_created),
             ..Stats::default()
         };

@@ -44,12 +44,20 @@ impl Worker {
         let flags = flow::tcp_flags(h);
         let hit = self.owner.lookup(&key).map(|conn| {
             conn.update(len, flags, cx.now);
-            (conn.dir(), conn.forward(), conn.reply())
+            (
+                conn.dir(),
+                conn.forward(),
+                conn.reply(),
+                self.owner.owns(&conn),
+            )
         });
         let (dir, forward, reply_key) = match hit {
-            Some(found) => {
+            Some((dir, forward, reply, own)) => {
                 self.stats.conn_hits += 1;
-                found
+                if !own {
+                    self.stats.conn_hits_other_worker += 1;
+                }
+                (dir, forward, reply)
             }
             None => match self.classify(cx, frame, h, &key, origin) {
                 Ok((fwd, rep)) => (Dir::Forward, fwd, rep),
