@@ -14,6 +14,10 @@ pub struct Stats {
     pub forwarded: u64,
     /// Frames turned into an answer to their sender (ARP, ND, ICMP, RST).
     pub answered: u64,
+    /// Frames turned into an ARP request or neighbour solicitation for an
+    /// unresolved next hop (the packets they were count as
+    /// `neighbour_unresolved` drops).
+    pub requests: u64,
     /// Frames dropped (or answered instead of forwarded), by reason.
     pub drops: [u64; Reason::COUNT],
     /// Malformed frames, by parser reason.
@@ -34,6 +38,7 @@ impl Default for Stats {
             packets: 0,
             forwarded: 0,
             answered: 0,
+            requests: 0,
             drops: [0; Reason::COUNT],
             malformed: [0; DropReason::ALL.len()],
             conn_hits: 0,

@@ -380,3 +380,12 @@ fn ipv6_egress_solicits_its_next_hop_learns_the_advert_and_snats_to_the_node_ipv
         .unwrap();
     assert_eq!(out, want);
 }
+
+#[test]
+fn a_frame_turned_into_a_request_is_counted_as_one_not_as_forwarded() {
+    let mut r = rig(tables());
+    let sent = tcp(pod_a(), gw(), None, [10, 244, 2, 5], CLIENT, 64, 2003, 443);
+    assert_eq!(run(&mut r, &sent, POD_A_PORT).0, Verdict::Tx(UPLINK));
+    assert_eq!((r.w.stats.requests, r.w.stats.forwarded), (1, 0));
+    assert_eq!(r.w.stats.drops_of(Reason::NeighbourUnresolved), 1);
+}

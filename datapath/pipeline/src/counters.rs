@@ -14,6 +14,7 @@ pub struct WorkerCounters {
     packets: AtomicU64,
     forwarded: AtomicU64,
     answered: AtomicU64,
+    requests: AtomicU64,
     conn_hits: AtomicU64,
     conn_hits_other_worker: AtomicU64,
     conns_created: AtomicU64,
@@ -35,6 +36,7 @@ impl Default for WorkerCounters {
             packets: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             answered: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             conn_hits: AtomicU64::new(0),
             conn_hits_other_worker: AtomicU64::new(0),
             conns_created: AtomicU64::new(0),
@@ -55,6 +57,7 @@ impl WorkerCounters {
         set(&self.packets, s.packets);
         set(&self.forwarded, s.forwarded);
         set(&self.answered, s.answered);
+        set(&self.requests, s.requests);
         set(&self.conn_hits, s.conn_hits);
         set(&self.conn_hits_other_worker, s.conn_hits_other_worker);
         set(&self.conns_created, s.conns_created);
@@ -73,6 +76,7 @@ impl WorkerCounters {
             packets: get(&self.packets),
             forwarded: get(&self.forwarded),
             answered: get(&self.answered),
+            requests: get(&self.requests),
             conn_hits: get(&self.conn_hits),
             conn_hits_other_worker: get(&self.conn_hits_other_worker),
             conns_created: get(&self.conns_created),

@@ -167,6 +167,7 @@ impl Worker {
         target: IpAddr,
     ) -> Verdict {
         self.stats.drop(Reason::NeighbourUnresolved);
+        self.became_request = true;
         let vlan = cx.local.vlan;
         let built = match (our_ip, target) {
             (IpAddr::V4(ours), IpAddr::V4(target)) => {

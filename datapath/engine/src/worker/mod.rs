@@ -72,6 +72,9 @@ pub struct Worker {
     affinity: Affinity,
     neighbours: NeighbourView,
     uplink_mac: MacAddr,
+    /// The current frame became an ARP/ND request (counted as such, not
+    /// as forwarded: the packet it was is counted as dropped).
+    became_request: bool,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -99,6 +102,7 @@ impl Worker {
             affinity: Affinity::new(affinity),
             neighbours,
             uplink_mac,
+            became_request: false,
             stats: Stats::default(),
         }
     }
@@ -131,6 +135,7 @@ impl Worker {
         now_ms: u64,
     ) -> Verdict {
         self.stats.packets += 1;
+        self.became_request = false;
         let parsed = match parse(frame.bytes()) {
             Ok(p) => p,
             Err(reason) => {
@@ -162,6 +167,7 @@ impl Worker {
             (None, _) => Verdict::Drop(Reason::UnknownPort),
         };
         match verdict {
+            Verdict::Tx(_) if std::mem::take(&mut self.became_request) => self.stats.requests += 1,
             Verdict::Tx(port) if port == in_port => self.stats.answered += 1,
             Verdict::Tx(_) => self.stats.forwarded += 1,
             Verdict::Drop(reason) => self.stats.drop(reason),
