@@ -21,6 +21,12 @@ echo "== the pure crates without DPDK (no libdpdk, no libclang)"
 echo "== the shipped binary's dependencies: same features alone and with the workspace"
 ./scripts/shipped-features.sh
 
+# Coverage-guided fuzzing (cargo-fuzz + libFuzzer on stable): each target a
+# bounded time from the committed corpus; a crash or broken invariant fails
+# the run. DPUFLOW_FUZZ_SECONDS changes the per-target time (default 60).
+echo "== fuzzing (${DPUFLOW_FUZZ_SECONDS:-60}s per target)"
+./scripts/fuzz.sh
+
 echo "== the DOCA Flow backend and declarations (compiled, not linked: no SDK)"
 cargo test -p dpuflow-flow-doca -p dpuflow-sys --features dpuflow-sys/doca
 

@@ -260,7 +260,7 @@ fn headers(frame: &[u8], eth: &[u8]) -> Result<Headers, DropReason> {
         ),
     };
     let (l4, l4_offset) = match (&sliced.transport, payload) {
-        (Some(t), _) => (l4_of(t), offset(frame, transport_slice(t))),
+        (Some(t), _) => (l4_of(t, &l3), offset(frame, transport_slice(t))),
         (None, Some(p)) => {
             let l4 = if p.fragmented { L4::Fragment } else { L4::None };
             (l4, offset(frame, p.payload))
@@ -313,7 +313,10 @@ fn arp_of(arp: &etherparse::ArpPacketSlice<'_>) -> Result<L3, DropReason> {
     }))
 }
 
-fn l4_of(t: &TransportSlice<'_>) -> L4 {
+/// The transport of `t` under `l3`. etherparse slices by protocol number
+/// alone, so ICMPv4 (1) can come over IPv6 and ICMPv6 (58) over IPv4;
+/// [`L4::Icmp`] is read by its [`L3`], so those are no transport here.
+fn l4_of(t: &TransportSlice<'_>, l3: &L3) -> L4 {
     match t {
         TransportSlice::Tcp(tcp) => L4::Tcp {
             src: tcp.source_port(),
@@ -325,7 +328,7 @@ fn l4_of(t: &TransportSlice<'_>) -> L4 {
             src: udp.source_port(),
             dst: udp.destination_port(),
         },
-        TransportSlice::Icmpv4(icmp) => L4::Icmp {
+        TransportSlice::Icmpv4(icmp) if matches!(l3, L3::Ipv4 { .. }) => L4::Icmp {
             icmp_type: icmp.type_u8(),
             code: icmp.code_u8(),
             id: match icmp.icmp_type() {
@@ -333,7 +336,7 @@ fn l4_of(t: &TransportSlice<'_>) -> L4 {
                 _ => 0,
             },
         },
-        TransportSlice::Icmpv6(icmp) => L4::Icmp {
+        TransportSlice::Icmpv6(icmp) if matches!(l3, L3::Ipv6 { .. }) => L4::Icmp {
             icmp_type: icmp.type_u8(),
             code: icmp.code_u8(),
             id: match icmp.icmp_type() {
@@ -341,7 +344,7 @@ fn l4_of(t: &TransportSlice<'_>) -> L4 {
                 _ => 0,
             },
         },
-        TransportSlice::Igmp(_) => L4::None,
+        TransportSlice::Icmpv4(_) | TransportSlice::Icmpv6(_) | TransportSlice::Igmp(_) => L4::None,
     }
 }
 

@@ -131,6 +131,35 @@ fn icmp_echo_ids_for_both_families() {
     );
 }
 
+/// Found by the fuzzer: etherparse slices ICMP by protocol number alone, so
+/// ICMPv4 over IPv6 came out as an `L4::Icmp` a reader takes for ICMPv6 (and
+/// the reverse). Neither is ICMP of its IP version: no transport.
+#[test]
+fn icmp_of_the_other_ip_version_is_no_transport() {
+    let mut f = Vec::new();
+    PacketBuilder::ethernet2(POD_MAC, GW_MAC)
+        .ipv6([0xfd; 16], [0xfe; 16], 64)
+        .icmpv6_echo_request(78, 1)
+        .write(&mut f, &[0; 8])
+        .unwrap();
+    f[14 + 6] = 1; // next header: ICMP (v4)
+    let h = parse(&f).unwrap().outer;
+    assert!(matches!(h.l3, L3::Ipv6 { proto: 1, .. }), "{:?}", h.l3);
+    assert_eq!((h.l4, usize::from(h.l4_offset)), (L4::None, 14 + 40));
+
+    let mut f = Vec::new();
+    PacketBuilder::ethernet2(POD_MAC, GW_MAC)
+        .ipv4(POD, PEER, 64)
+        .icmpv4_echo_request(77, 1)
+        .write(&mut f, &[0; 8])
+        .unwrap();
+    f[14 + 9] = 58; // protocol: ICMPv6
+    f[14 + 20] = 128; // an ICMPv6 echo request's type
+    let h = parse(&f).unwrap().outer;
+    assert!(matches!(h.l3, L3::Ipv4 { proto: 58, .. }), "{:?}", h.l3);
+    assert_eq!((h.l4, usize::from(h.l4_offset)), (L4::None, 14 + 20));
+}
+
 #[test]
 fn arp_request_for_the_gateway() {
     let arp = ArpPacket::new(
