@@ -9,6 +9,9 @@
 use std::fmt;
 
 pub mod packet;
+pub mod pipeline;
+#[cfg(test)]
+mod pipeline_seeds;
 #[cfg(test)]
 mod seeds;
 #[cfg(test)]

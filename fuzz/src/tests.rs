@@ -194,3 +194,36 @@ fn the_checker_refuses_fields_that_are_not_the_bytes() {
     p.tunnel = parsed("geneve-ovn-tcp").1.tunnel;
     refused(&f, p, "a tunnel over UDP port 53");
 }
+
+#[test]
+fn committed_pipeline_seeds_are_the_seed_list_and_hold_the_invariants() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/pipeline");
+    let bless = std::env::var_os("DPUFLOW_FUZZ_BLESS").is_some();
+    if bless {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    for (name, input) in crate::pipeline_seeds::seeds() {
+        let path = dir.join(name);
+        if bless {
+            std::fs::write(&path, &input).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("{}: {e}; regenerate with DPUFLOW_FUZZ_BLESS=1 cargo test --manifest-path fuzz/Cargo.toml --lib", path.display())
+        });
+        assert_eq!(committed, input, "{name} differs from its generator");
+        let verdicts = crate::pipeline::run_pipeline(&input).unwrap();
+        assert!(
+            verdicts
+                .iter()
+                .all(|v| matches!(v, dpuflow_engine::Verdict::Tx(_))),
+            "{name} should pass the fixture's cluster: {verdicts:?}"
+        );
+    }
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let input = std::fs::read(&path).unwrap();
+        if let Err(v) = crate::pipeline::check_pipeline(&input) {
+            panic!("{}: {v}", path.display());
+        }
+    }
+}
