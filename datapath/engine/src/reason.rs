@@ -36,7 +36,7 @@ reasons! {
     Ipv6Control => "ipv6_control": "Router solicitations, MLD and other IPv6 control we do not serve.",
     Fragment => "fragment": "An IP fragment (not reassembled).",
     IcmpUntracked => "icmp_untracked": "An ICMP message that is neither echo nor an error about a known connection.",
-    IcmpRelatedNat => "icmp_related_nat": "An ICMP error about a NATed connection (translating the quoted packet is not done yet).",
+    IcmpRelatedNat => "icmp_related_nat": "An ICMP error about a NATed connection whose quote cannot be translated (it quotes a non-first fragment, which holds no ports).",
     NoRoute => "no_route": "No pod, node or service owns the destination.",
     PolicyEgress => "policy_egress": "Denied by the source pod's egress policy.",
     PolicyIngress => "policy_ingress": "Denied by the destination pod's ingress policy.",

@@ -389,3 +389,174 @@ fn a_frame_turned_into_a_request_is_counted_as_one_not_as_forwarded() {
     assert_eq!((r.w.stats.requests, r.w.stats.forwarded), (1, 0));
     assert_eq!(r.w.stats.drops_of(Reason::NeighbourUnresolved), 1);
 }
+
+// ---- ICMP errors about NATed connections, translated ----
+
+const ROUTER: [u8; 4] = [203, 0, 113, 1];
+
+/// An ICMP error from `src` to `dst` quoting `quote`.
+fn icmp_error(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    vlan: Option<u16>,
+    src: [u8; 4],
+    dst: [u8; 4],
+    ttl: u8,
+    kind: &etherparse::icmpv4::DestUnreachableHeader,
+    quote: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let eth = PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
+    let kind = etherparse::Icmpv4Type::DestinationUnreachable(kind.clone());
+    match vlan {
+        Some(v) => eth
+            .single_vlan(etherparse::VlanId::try_new(v).unwrap())
+            .ipv4(src, dst, ttl)
+            .icmpv4(kind)
+            .write(&mut out, quote),
+        None => eth.ipv4(src, dst, ttl).icmpv4(kind).write(&mut out, quote),
+    }
+    .unwrap();
+    out
+}
+
+/// The IP header and 8 bytes of `frame`'s packet (RFC 792's minimum quote).
+fn minimal_quote(frame: &[u8]) -> &[u8] {
+    let l3 = if frame[12..14] == [0x81, 0x00] {
+        18
+    } else {
+        14
+    };
+    &frame[l3..l3 + 28]
+}
+
+#[test]
+fn fragmentation_needed_for_an_egress_snat_reaches_the_pod_about_its_own_packet() {
+    use etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded;
+    let too_big = FragmentationNeeded { next_hop_mtu: 1400 };
+    for vlan in [None, Some(100)] {
+        let mut t = tables();
+        t.gateway.as_mut().unwrap().vlan = vlan;
+        let mut r = gateway_rig(t);
+        let sent = tcp(pod_a(), gw(), None, [10, 244, 2, 5], CLIENT, 64, 40000, 443);
+        let (v, out) = run(&mut r, &sent, POD_A_PORT);
+        assert_eq!(v, Verdict::Tx(UPLINK));
+        let (sport, _) = tcp_ports(&out);
+        assert_ne!(sport, 40000, "SNAT chose another port");
+        // A router on the way quotes what it got: node-ip:sport → server.
+        let error = icmp_error(
+            NEXT_HOP_MAC,
+            UPLINK_MAC,
+            vlan,
+            ROUTER,
+            NODE_IP,
+            60,
+            &too_big,
+            minimal_quote(&out),
+        );
+        let (v, got) = run(&mut r, &error, UPLINK);
+        assert_eq!(v, Verdict::Tx(POD_A_PORT), "vlan {vlan:?}");
+        // A gets it addressed to A, about A:40000 → server as A sent it
+        // (TTL as the router saw it); the router's address is kept.
+        let as_sent = tcp(pod_a(), gw(), None, [10, 244, 2, 5], CLIENT, 63, 40000, 443);
+        let want = icmp_error(
+            gw(),
+            pod_a(),
+            None,
+            ROUTER,
+            [10, 244, 2, 5],
+            59,
+            &too_big,
+            minimal_quote(&as_sent),
+        );
+        assert_eq!(got, want, "vlan {vlan:?}");
+        let sliced = SlicedPacket::from_ethernet(&got).unwrap();
+        let Some(TransportSlice::Icmpv4(icmp)) = sliced.transport else {
+            panic!("not ICMP")
+        };
+        assert_eq!(
+            icmp.checksum(),
+            icmp.icmp_type().calc_checksum(icmp.payload())
+        );
+        let quoted = etherparse::Ipv4HeaderSlice::from_slice(icmp.payload()).unwrap();
+        let quoted = quoted.to_header();
+        assert_eq!(quoted.header_checksum, quoted.calc_header_checksum());
+
+        // An error about no connection of ours (the host's own, which
+        // shares the node IP) is the host's.
+        let other = tcp(
+            UPLINK_MAC,
+            NEXT_HOP_MAC,
+            vlan,
+            NODE_IP,
+            CLIENT,
+            63,
+            45000,
+            443,
+        );
+        let error = icmp_error(
+            NEXT_HOP_MAC,
+            UPLINK_MAC,
+            vlan,
+            ROUTER,
+            NODE_IP,
+            60,
+            &too_big,
+            minimal_quote(&other),
+        );
+        assert_eq!(run(&mut r, &error, UPLINK).0, Verdict::Tx(HOST_PF));
+    }
+}
+
+#[test]
+fn port_unreachable_from_a_node_ports_endpoint_reaches_the_client_from_the_node_ip() {
+    use etherparse::icmpv4::DestUnreachableHeader::Port;
+    let mut t = local_endpoint_only(false);
+    let svc = t.services.values_mut().next().unwrap();
+    svc.ports[0].protocol = dpuflow_tables::Protocol::Udp;
+    let mut r = gateway_rig(t);
+    let udp = |src_mac: MacAddr, dst_mac: MacAddr, src, dst, ttl, sport, dport| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(src_mac.0, dst_mac.0)
+            .ipv4(src, dst, ttl)
+            .udp(sport, dport)
+            .write(&mut out, b"query")
+            .unwrap();
+        out
+    };
+    let sent = udp(NEXT_HOP_MAC, UPLINK_MAC, CLIENT, NODE_IP, 60, 5555, 30080);
+    let (v, out) = run(&mut r, &sent, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_B_PORT));
+    // B got join:5555 → B:8080; its kernel has no socket there.
+    let join = [100, 64, 0, 2];
+    assert_eq!(
+        out,
+        udp(gw(), pod_b(), join, [10, 244, 2, 6], 59, 5555, 8080)
+    );
+    let error = icmp_error(
+        pod_b(),
+        gw(),
+        None,
+        [10, 244, 2, 6],
+        join,
+        64,
+        &Port,
+        &out[14..],
+    );
+    let (v, got) = run(&mut r, &error, POD_B_PORT);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    // The client hears it from the node IP, about its datagram to the
+    // node port.
+    let as_sent = udp(gw(), pod_b(), CLIENT, NODE_IP, 59, 5555, 30080);
+    let want = icmp_error(
+        UPLINK_MAC,
+        NEXT_HOP_MAC,
+        None,
+        NODE_IP,
+        CLIENT,
+        63,
+        &Port,
+        &as_sent[14..],
+    );
+    assert_eq!(got, want);
+}

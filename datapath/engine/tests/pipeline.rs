@@ -1127,3 +1127,169 @@ fn too_big_through_a_cluster_ip_quotes_the_packet_the_pod_sent() {
     );
     assert_eq!(&quote[20..24], &[0x9c, 0x86, 0, 80], "ports as sent");
 }
+
+// ---- ICMP errors about NATed connections, translated ----
+
+const VIP: &str = "10.96.0.10";
+
+/// The `web` service as a UDP service on port 80 whose endpoints are
+/// `backends` (port 8080).
+fn udp_web_to(backends: &[&str]) -> dpuflow_tables::Tables {
+    let mut t = tables();
+    let port = &mut t.services.values_mut().next().unwrap().ports[0];
+    port.protocol = Protocol::Udp;
+    port.backends = backends
+        .iter()
+        .map(|b| dpuflow_tables::Backend {
+            ip: ip(b),
+            port: 8080,
+        })
+        .collect();
+    t
+}
+
+/// A UDP datagram of either family.
+fn udp_ip(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    src: &str,
+    dst: &str,
+    ttl: u8,
+    sport: u16,
+    dport: u16,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let eth = PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
+    match (ip(src), ip(dst)) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => eth.ipv4(s.octets(), d.octets(), ttl),
+        (IpAddr::V6(s), IpAddr::V6(d)) => eth.ipv6(s.octets(), d.octets(), ttl),
+        _ => panic!("mixed families"),
+    }
+    .udp(sport, dport)
+    .write(&mut out, b"query")
+    .unwrap();
+    out
+}
+
+/// A port unreachable (ICMP or ICMPv6) quoting `quote`.
+fn port_unreachable(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    src: &str,
+    dst: &str,
+    ttl: u8,
+    quote: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let eth = PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
+    match (ip(src), ip(dst)) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => eth
+            .ipv4(s.octets(), d.octets(), ttl)
+            .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::Port,
+            ))
+            .write(&mut out, quote),
+        (IpAddr::V6(s), IpAddr::V6(d)) => eth
+            .ipv6(s.octets(), d.octets(), ttl)
+            .icmpv6(etherparse::Icmpv6Type::DestinationUnreachable(
+                etherparse::icmpv6::DestUnreachableCode::Port,
+            ))
+            .write(&mut out, quote),
+        _ => panic!("mixed families"),
+    }
+    .unwrap();
+    out
+}
+
+/// Checks with etherparse's arithmetic every checksum of an ICMP(v6)
+/// error quoting a whole UDP datagram: the outer IPv4 header, the ICMP
+/// message (over the quote), the quoted IPv4 header and the quoted UDP.
+fn assert_error_checksums(frame: &[u8]) {
+    use etherparse::{NetHeaders, PacketHeaders, TransportHeader};
+    let p = PacketHeaders::from_ethernet_slice(frame).unwrap();
+    let quote = p.payload.slice();
+    match (&p.net, &p.transport) {
+        (Some(NetHeaders::Ipv4(ip, _)), Some(TransportHeader::Icmpv4(icmp))) => {
+            assert_eq!(ip.header_checksum, ip.calc_header_checksum(), "IPv4");
+            assert_eq!(icmp.checksum, icmp.icmp_type.calc_checksum(quote), "ICMP");
+        }
+        (Some(NetHeaders::Ipv6(ip, _)), Some(TransportHeader::Icmpv6(icmp))) => {
+            let sum = icmp
+                .icmp_type
+                .calc_checksum(ip.source, ip.destination, quote);
+            assert_eq!(icmp.checksum, sum.unwrap(), "ICMPv6");
+        }
+        other => panic!("not an ICMP error: {other:?}"),
+    }
+    let q = PacketHeaders::from_ip_slice(quote).unwrap();
+    let data = q.payload.slice();
+    match (&q.net, &q.transport) {
+        (Some(NetHeaders::Ipv4(ip, _)), Some(TransportHeader::Udp(udp))) => {
+            assert_eq!(ip.header_checksum, ip.calc_header_checksum(), "quoted IPv4");
+            let sum = udp.calc_checksum_ipv4(ip, data).unwrap();
+            assert_eq!(udp.checksum, sum, "quoted UDP");
+        }
+        (Some(NetHeaders::Ipv6(ip, _)), Some(TransportHeader::Udp(udp))) => {
+            let sum = udp.calc_checksum_ipv6(ip, data).unwrap();
+            assert_eq!(udp.checksum, sum, "quoted UDP");
+        }
+        other => panic!("the quote is not a UDP datagram: {other:?}"),
+    }
+}
+
+#[test]
+fn port_unreachable_from_a_remote_endpoint_reaches_the_client_from_the_vip() {
+    let mut r = rig(udp_web_to(&[REMOTE_POD]));
+    let sent = udp_ip(mac(POD_A), gw_mac(), POD_A, VIP, 64, 5000, 80);
+    assert_eq!(run(&mut r, &sent, POD_A_PORT).0, Verdict::Tx(UPLINK));
+    // The endpoint got A:5000 → E:8080 (routed twice) and its kernel
+    // quotes all of it; node-b's router sends the error through the tunnel.
+    let (b_rtr, our_rtr) = (mac("100.88.0.3"), mac("100.88.0.2"));
+    let received = udp_ip(b_rtr, our_rtr, POD_A, REMOTE_POD, 62, 5000, 8080);
+    let error = port_unreachable(b_rtr, our_rtr, REMOTE_POD, POD_A, 63, &received[14..]);
+    let mut wire = ovn_ic_frame(&error, 50002);
+    swap_for_receive(&mut wire);
+    let (v, out) = run(&mut r, &wire, UPLINK);
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    // A gets it from the VIP, about its own datagram to the VIP.
+    let as_sent = udp_ip(b_rtr, our_rtr, POD_A, VIP, 62, 5000, 80);
+    assert_eq!(
+        out,
+        port_unreachable(gw_mac(), mac(POD_A), VIP, POD_A, 62, &as_sent[14..])
+    );
+    assert_error_checksums(&out);
+    assert_eq!(r.w.stats.drops_of(Reason::IcmpRelatedNat), 0);
+}
+
+#[test]
+fn port_unreachable_from_a_local_endpoint_reaches_the_client_from_the_vip() {
+    let cases = [
+        // B's kernel sends to A's MAC (same subnet): switched, TTL kept.
+        (POD_A, POD_B, VIP, mac(POD_A), 64),
+        // Through the gateway: routed.
+        (
+            "fd00:10:244:2::5",
+            "fd00:10:244:2::6",
+            "fd00:10:96::10",
+            gw_mac(),
+            63,
+        ),
+    ];
+    for (a, b, vip, to_mac, ttl) in cases {
+        let mut r = rig(udp_web_to(&[b]));
+        let sent = udp_ip(mac(POD_A), gw_mac(), a, vip, 64, 5000, 80);
+        assert_eq!(run(&mut r, &sent, POD_A_PORT).0, Verdict::Tx(POD_B_PORT));
+        let received = udp_ip(gw_mac(), mac(POD_B), a, b, 63, 5000, 8080);
+        let error = port_unreachable(mac(POD_B), to_mac, b, a, 64, &received[14..]);
+        let (v, out) = run(&mut r, &error, POD_B_PORT);
+        assert_eq!(v, Verdict::Tx(POD_A_PORT), "{vip}");
+        let as_sent = udp_ip(gw_mac(), mac(POD_B), a, vip, 63, 5000, 80);
+        let from_mac = if ttl == 64 { mac(POD_B) } else { gw_mac() };
+        assert_eq!(
+            out,
+            port_unreachable(from_mac, mac(POD_A), vip, a, ttl, &as_sent[14..]),
+            "{vip}"
+        );
+        assert_error_checksums(&out);
+    }
+}

@@ -11,7 +11,8 @@
 //!
 //! The act stage then edits the frame in place through the [`Frame`] trait
 //! (an mbuf in the datapath, [`VecFrame`] in tests): [`edit`] holds MAC,
-//! VLAN, TTL and NAT rewrites and Geneve encapsulation, [`reply`] turns a
+//! VLAN, TTL and NAT rewrites (of the packet an ICMP error quotes too) and
+//! Geneve encapsulation, [`reply`] turns a
 //! frame into the answer to it (ARP reply, neighbour advertisement, ICMP
 //! errors and echo replies, TCP reset), [`checksum`] the RFC 1071/1624
 //! arithmetic they use. Edits allocate nothing either; one that cannot be

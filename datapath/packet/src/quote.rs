@@ -15,7 +15,7 @@ use crate::parse::{Headers, L3, L4};
 const ERRORS_V4: [u8; 3] = [3, 11, 12];
 const ERRORS_V6: [u8; 4] = [1, 2, 3, 4];
 /// Echo request/reply types, whose identifier conntrack keys on.
-const ECHO: [u8; 4] = [8, 0, 128, 129];
+pub(crate) const ECHO: [u8; 4] = [8, 0, 128, 129];
 
 /// The quoted packet's addresses, protocol and ports (for quoted ICMP
 /// echo, the identifier in both).

@@ -87,8 +87,9 @@ impl Worker {
     }
 
     /// IP to the node IP: ours when it belongs to a connection (an egress
-    /// SNAT's reply, a node port's next packet) or opens a node port; the
-    /// host's otherwise. Our frames lose the node network's VLAN tag here.
+    /// SNAT's reply, a node port's next packet, an ICMP error about one of
+    /// them) or opens a node port; the host's otherwise. Our frames lose
+    /// the node network's VLAN tag here.
     fn node_ingress<F: Frame + ?Sized>(
         &mut self,
         cx: Ctx<'_>,
@@ -98,11 +99,15 @@ impl Worker {
         if h.vlans[0].map(|v| v.vid) != cx.local.vlan || h.vlans[1].is_some() {
             return self.to_host(cx.t);
         }
-        let Some(Track::Key(key)) = flow::track(h, POD_ZONE) else {
-            return self.to_host(cx.t);
+        let ours = match flow::track(h, POD_ZONE) {
+            Some(Track::Key(key)) => {
+                self.owner.lookup(&key).is_some()
+                    || cx.t.frontend(key.dst, key.proto, key.dport).is_some()
+            }
+            // An error about one of our connections (SNATed to the node IP).
+            Some(Track::IcmpOther) => self.related_conn(frame.bytes(), h).is_some(),
+            _ => false,
         };
-        let ours = self.owner.lookup(&key).is_some()
-            || cx.t.frontend(key.dst, key.proto, key.dport).is_some();
         if !ours {
             return self.to_host(cx.t);
         }

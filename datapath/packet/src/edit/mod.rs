@@ -1,9 +1,10 @@
 //! In-place edits of a parsed frame — the act stage's primitives: MACs,
-//! VLAN tags, TTL, NAT, Geneve encapsulation. Each takes the [`Frame`] and,
-//! where it needs them, the [`Headers`] [`parse`](crate::parse()) returned
-//! for it; checksums are updated incrementally (RFC 1624) except where a
-//! header is new. Nothing allocates and nothing panics: a frame that cannot
-//! be edited is an [`EditError`], and the frame is then unchanged.
+//! VLAN tags, TTL, NAT (of a packet, and of the packet an ICMP error
+//! quotes), Geneve encapsulation. Each takes the [`Frame`] and, where it
+//! needs them, the [`Headers`] [`parse`](crate::parse()) returned for it;
+//! checksums are updated incrementally (RFC 1624) except where a header is
+//! new. Nothing allocates and nothing panics: a frame that cannot be edited
+//! is an [`EditError`], and the frame is then unchanged.
 //!
 //! [`Frame`]: crate::frame::Frame
 //! [`Headers`]: crate::Headers
@@ -11,11 +12,13 @@
 pub mod encap;
 pub mod eth;
 pub mod nat;
+pub mod quoted;
 pub mod ttl;
 
 pub use encap::{decap, encap_geneve, Encap};
 pub use eth::{pop_vlan, push_vlan, set_macs};
 pub use nat::{nat, NatRewrite, Side};
+pub use quoted::nat_quoted;
 pub use ttl::decrement_ttl;
 
 macro_rules! reasons {
