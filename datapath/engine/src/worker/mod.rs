@@ -17,6 +17,7 @@
 
 mod egress;
 mod pod;
+mod related;
 mod tracked;
 mod uplink;
 

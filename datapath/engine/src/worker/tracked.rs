@@ -2,12 +2,9 @@
 //! packet — the decisions that create it: service load balancing (with
 //! hairpin SNAT, or SNAT to our join address for node ports), egress SNAT
 //! to the node IP, routing, and both pods' policies.
-
-use std::net::IpAddr;
-
 use dpuflow_conntrack::{CreateError, Dir, FlowKey};
 use dpuflow_packet::edit::{self, EditError, NatRewrite, Side};
-use dpuflow_packet::{quote, Frame, Headers};
+use dpuflow_packet::{Frame, Headers};
 
 use super::{Ctx, Origin, Verdict, Worker};
 use crate::affinity::Sticky;
@@ -90,7 +87,7 @@ impl Worker {
                 }
             }
         }
-        if apply_nat(frame, h, &packet, &out).is_err() {
+        if rewrite(frame, h, &packet, &out, edit::nat).is_err() {
             return Verdict::Drop(Reason::EditFailed);
         }
         match next {
@@ -99,76 +96,6 @@ impl Worker {
             Some(Next::Outside) => self.outside(cx, frame, &out),
             None => Verdict::Drop(Reason::NoRoute),
         }
-    }
-
-    /// An ICMP error about a connection (a path MTU, an unreachable port)
-    /// passes where the connection's packets would, whatever the policies
-    /// say (it is part of an allowed connection); about no connection, it
-    /// is dropped. About a NATed connection it is translated as Linux's
-    /// `nf_nat_icmp_reply_translation` does (see [`Related`]) and routed
-    /// by its new destination.
-    fn related<F: Frame + ?Sized>(
-        &mut self,
-        cx: Ctx<'_>,
-        frame: &mut F,
-        h: &Headers,
-        origin: Origin,
-    ) -> Verdict {
-        let Some(rel) = self.related_conn(frame.bytes(), h) else {
-            return Verdict::Drop(Reason::IcmpUntracked);
-        };
-        let Some((src, dst, _)) = flow::ip_of(h) else {
-            return Verdict::Drop(Reason::NotIp);
-        };
-        let (new_src, new_dst) = rel.outer(src, dst);
-        let next = decide::next_hop(cx.t, cx.local, new_dst);
-        // As the connection's own packets: within the subnet, addressed to
-        // the pod's MAC, switched rather than routed.
-        let switched =
-            matches!(origin, Origin::Pod(_)) && h.dst != cx.local.gateway_mac && new_dst == dst;
-        match (next, origin) {
-            (Some(Next::Remote(_)), Origin::Remote) => {
-                return Verdict::Drop(Reason::TunnelNotLocal)
-            }
-            (Some(Next::Outside), Origin::Outside) | (None, _) => {
-                return Verdict::Drop(Reason::NoRoute)
-            }
-            (Some(Next::Pod(_)), _) if switched => {}
-            (Some(next), _) => {
-                if let Err(v) = self.hop(cx, frame, h, matches!(next, Next::Remote(_))) {
-                    return v;
-                }
-            }
-        }
-        if let Err(v) = translate_error(frame, h, &rel, (src, dst), (new_src, new_dst)) {
-            return v;
-        }
-        match next {
-            Some(Next::Pod(j)) => self.deliver(cx, frame, j, !switched),
-            Some(Next::Remote(r)) => self.tunnel(cx, frame, r, &rel.out),
-            Some(Next::Outside) => self.outside(cx, frame, &rel.out),
-            None => Verdict::Drop(Reason::NoRoute),
-        }
-    }
-
-    /// The connection the ICMP error `h` is about, found through the
-    /// packet it quotes.
-    pub(super) fn related_conn(&self, frame: &[u8], h: &Headers) -> Option<Related> {
-        let q = quote::quoted(frame, h)?;
-        let quoted = FlowKey {
-            zone: POD_ZONE,
-            proto: q.proto,
-            src: q.src,
-            dst: q.dst,
-            sport: q.sport,
-            dport: q.dst_port,
-        };
-        let conn = self.owner.lookup(&quoted.reversed())?;
-        let (dir, forward, reply) = (conn.dir(), conn.forward(), conn.reply());
-        Some(Related {
-            key: quoted.reversed(),
-            out: flow::target(dir, &forward, &reply),
-        })
     }
 
     /// A first packet: load balancing, SNAT, routing and policy decide;
@@ -327,98 +254,9 @@ fn snat_port(key: &FlowKey, attempt: u16) -> u16 {
     SNAT_PORTS.start + (h % span) as u16
 }
 
-/// Rewrites the packet's tuple `packet` into `out`.
-fn apply_nat<F: Frame + ?Sized>(
-    frame: &mut F,
-    h: &Headers,
-    packet: &FlowKey,
-    out: &FlowKey,
-) -> Result<(), EditError> {
-    let sides = [
-        (Side::Source, packet.src, out.src, packet.sport, out.sport),
-        (
-            Side::Destination,
-            packet.dst,
-            out.dst,
-            packet.dport,
-            out.dport,
-        ),
-    ];
-    for (side, ip, new_ip, port, new_port) in sides {
-        if ip == new_ip && port == new_port {
-            continue;
-        }
-        let rw = NatRewrite {
-            side,
-            addr: (ip != new_ip).then_some(new_ip),
-            port: (port != new_port).then_some(new_port),
-        };
-        edit::nat(frame, h, &rw)?;
-    }
-    Ok(())
-}
-
-/// The connection an ICMP error is about. The error travels opposite to
-/// the packet it quotes, in the direction whose key its quote reversed
-/// matched (`key`); the connection's packets of that direction leave as
-/// `out`. So the quote, `key` reversed as it arrived, becomes `out`
-/// reversed: the tuple its sender saw (for a ClusterIP, the VIP again).
-/// The error's outer source and destination become `out`'s where they are
-/// `key`'s (the endpoint answering becomes the VIP; the node IP of an
-/// egress SNAT becomes the pod): unlike Linux, which rewrites the outer
-/// address whatever it is, a router's own address on the path is kept.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Related {
-    key: FlowKey,
-    out: FlowKey,
-}
-
-impl Related {
-    /// The error's outer source and destination after translation.
-    fn outer(&self, src: IpAddr, dst: IpAddr) -> (IpAddr, IpAddr) {
-        let pick = |addr: IpAddr, was: IpAddr, new: IpAddr| if addr == was { new } else { addr };
-        (
-            pick(src, self.key.src, self.out.src),
-            pick(dst, self.key.dst, self.out.dst),
-        )
-    }
-}
-
-/// Translates an ICMP error about `rel`'s connection: its quote, then its
-/// outer addresses `(src, dst)` into `new`. A quote that cannot be
-/// rewritten is [`Reason::IcmpRelatedNat`].
-fn translate_error<F: Frame + ?Sized>(
-    frame: &mut F,
-    h: &Headers,
-    rel: &Related,
-    (src, dst): (IpAddr, IpAddr),
-    new: (IpAddr, IpAddr),
-) -> Result<(), Verdict> {
-    rewrite(
-        frame,
-        h,
-        &rel.key.reversed(),
-        &rel.out.reversed(),
-        edit::nat_quoted,
-    )
-    .map_err(|_| Verdict::Drop(Reason::IcmpRelatedNat))?;
-    // Addresses only: the outer ICMP has no ports.
-    let was = FlowKey {
-        src,
-        dst,
-        ..rel.key
-    };
-    let now = FlowKey {
-        src: new.0,
-        dst: new.1,
-        ..rel.key
-    };
-    rewrite(frame, h, &was, &now, edit::nat).map_err(|_| Verdict::Drop(Reason::EditFailed))
-}
-
 /// Rewrites the tuple `from` into `to` with `edit` (of the packet, or of
 /// the packet an ICMP error quotes): one rewrite per side that changes.
-fn rewrite<F: Frame + ?Sized>(
+pub(super) fn rewrite<F: Frame + ?Sized>(
     frame: &mut F,
     h: &Headers,
     from: &FlowKey,
