@@ -55,12 +55,17 @@ pub fn quoted(frame: &[u8], h: &Headers) -> Option<Quoted> {
     if matches!(ip, LaxIpSlice::Ipv6(_)) != v6 {
         return None;
     }
+    // Fragments are not tracked (their transport header may be elsewhere).
+    if ip.is_fragmenting_payload() {
+        return None;
+    }
     let payload = ip.payload();
     let proto = payload.ip_number.0;
     let p = payload.payload;
     let word = |at: usize| Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]));
     let (sport, dst_port) = match proto {
-        6 | 17 | 132 => (word(0)?, word(2)?),
+        // As the pipeline keys them: TCP and UDP by ports, the rest not.
+        6 | 17 => (word(0)?, word(2)?),
         1 | 58 if p.first().is_some_and(|t| ECHO.contains(t)) => (word(4)?, word(4)?),
         _ => (0, 0),
     };
