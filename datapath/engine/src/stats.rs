@@ -30,6 +30,9 @@ pub struct Stats {
     pub conn_hits_other_worker: u64,
     /// Connections created.
     pub conns_created: u64,
+    /// This worker's connections ended (idle past their timeout, or
+    /// killed by a table change) and their records reused.
+    pub conns_ended: u64,
 }
 
 impl Default for Stats {
@@ -44,6 +47,7 @@ impl Default for Stats {
             conn_hits: 0,
             conn_hits_other_worker: 0,
             conns_created: 0,
+            conns_ended: 0,
         }
     }
 }

@@ -1293,3 +1293,25 @@ fn port_unreachable_from_a_local_endpoint_reaches_the_client_from_the_vip() {
         assert_error_checksums(&out);
     }
 }
+
+#[test]
+fn idle_connections_end_at_their_timeout_and_are_counted() {
+    let mut r = rig(tables());
+    let sent = udp4(mac(POD_A), gw_mac(), POD_A, POD_B, 64, 7100, 53, b"q");
+    let mut f = VecFrame::new(&sent);
+    assert_eq!(
+        r.w.process(&r.t, &mut f, POD_A_PORT, 1_000),
+        Verdict::Tx(POD_B_PORT)
+    );
+    assert_eq!(r.w.conntrack().len(), 1);
+    // UDP seen one way lives 30 s; a sweep before that keeps it.
+    r.w.sweep(20_000, 1024);
+    assert_eq!((r.w.conntrack().len(), r.w.stats.conns_ended), (1, 0));
+    // Past it, the sweep unlinks it; its record is reused once every worker
+    // has passed a quiescent point (this one's next sweeps).
+    for now in 32_000..32_004 {
+        r.w.sweep(now, 1024);
+    }
+    assert_eq!((r.w.conntrack().len(), r.w.stats.conns_ended), (0, 1));
+    assert_eq!(run(&mut r, &sent, POD_A_PORT).0, Verdict::Tx(POD_B_PORT), "a new connection");
+}

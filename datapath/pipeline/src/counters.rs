@@ -18,6 +18,7 @@ pub struct WorkerCounters {
     conn_hits: AtomicU64,
     conn_hits_other_worker: AtomicU64,
     conns_created: AtomicU64,
+    conns_ended: AtomicU64,
     drops: [AtomicU64; Reason::COUNT],
     malformed: [AtomicU64; DropReason::ALL.len()],
     /// Frames the tx queue did not take (dropped).
@@ -40,6 +41,7 @@ impl Default for WorkerCounters {
             conn_hits: AtomicU64::new(0),
             conn_hits_other_worker: AtomicU64::new(0),
             conns_created: AtomicU64::new(0),
+            conns_ended: AtomicU64::new(0),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             malformed: std::array::from_fn(|_| AtomicU64::new(0)),
             tx_dropped: AtomicU64::new(0),
@@ -61,6 +63,7 @@ impl WorkerCounters {
         set(&self.conn_hits, s.conn_hits);
         set(&self.conn_hits_other_worker, s.conn_hits_other_worker);
         set(&self.conns_created, s.conns_created);
+        set(&self.conns_ended, s.conns_ended);
         for (a, v) in self.drops.iter().zip(s.drops) {
             set(a, v);
         }
@@ -80,6 +83,7 @@ impl WorkerCounters {
             conn_hits: get(&self.conn_hits),
             conn_hits_other_worker: get(&self.conn_hits_other_worker),
             conns_created: get(&self.conns_created),
+            conns_ended: get(&self.conns_ended),
             ..Stats::default()
         };
         for (v, a) in s.drops.iter_mut().zip(&self.drops) {

@@ -116,7 +116,9 @@ impl Worker {
     /// Ages up to `budget` of this worker's connections (call when idle).
     pub fn sweep(&mut self, now_ms: u64, budget: usize) -> usize {
         self.affinity.sweep(now_ms, budget);
-        self.owner.sweep(now_ms, budget).freed
+        let freed = self.owner.sweep(now_ms, budget).freed;
+        self.stats.conns_ended += freed as u64;
+        freed
     }
 
     /// Tells the connection table this worker holds no connection handle
