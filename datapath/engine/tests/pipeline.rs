@@ -1313,5 +1313,9 @@ fn idle_connections_end_at_their_timeout_and_are_counted() {
         r.w.sweep(now, 1024);
     }
     assert_eq!((r.w.conntrack().len(), r.w.stats.conns_ended), (0, 1));
-    assert_eq!(run(&mut r, &sent, POD_A_PORT).0, Verdict::Tx(POD_B_PORT), "a new connection");
+    assert_eq!(
+        run(&mut r, &sent, POD_A_PORT).0,
+        Verdict::Tx(POD_B_PORT),
+        "a new connection"
+    );
 }
