@@ -201,8 +201,7 @@ fn remote_pod_to_local_pod_is_accepted_only_as_ovn_sends_it() {
         b"x",
     );
     // Built as node-b would send it (ingress 3, egress 2).
-    let mut wire = ovn_ic_frame(&inner, 50000);
-    swap_for_receive(&mut wire);
+    let wire = from_node_b(&inner, 50000);
     let (v, out) = run(&mut r, &wire, UPLINK);
     assert_eq!(v, Verdict::Tx(POD_A_PORT));
     assert_eq!(
@@ -229,13 +228,19 @@ fn remote_pod_to_local_pod_is_accepted_only_as_ovn_sends_it() {
         ("source", |f| f[29] = 0x63, Reason::TunnelUnknownSource),
     ];
     for (what, spoil, reason) in cases {
-        let mut bad = ovn_ic_frame(&inner, 50000);
-        swap_for_receive(&mut bad);
+        let mut bad = from_node_b(&inner, 50000);
         spoil(&mut bad);
         fix_udp_checksum_zero(&mut bad);
         let (v, _) = run(&mut r, &bad, UPLINK);
         assert_eq!(v, Verdict::Drop(reason), "{what}");
     }
+}
+
+/// `inner` as node-b (node-id 3) sends it to us over the transit switch.
+fn from_node_b(inner: &[u8], sport: u16) -> Vec<u8> {
+    let mut wire = ovn_ic_frame(inner, sport);
+    swap_for_receive(&mut wire);
+    wire
 }
 
 /// Turns a frame node 2 sends to node 3 into one node 3 sends to node 2:
@@ -304,8 +309,7 @@ fn cluster_ip_is_dnatted_to_an_endpoint_and_the_reply_undone() {
         false,
         b"ok",
     );
-    let mut wire = ovn_ic_frame(&reply, 50001);
-    swap_for_receive(&mut wire);
+    let wire = from_node_b(&reply, 50001);
     let (v, out) = run(&mut r, &wire, UPLINK);
     assert_eq!(v, Verdict::Tx(POD_A_PORT));
     assert_eq!(
@@ -670,8 +674,7 @@ fn two_workers_share_connections_when_the_nat_reply_lands_on_the_other() {
         false,
         b"",
     );
-    let mut wire = ovn_ic_frame(&reply, 50002);
-    swap_for_receive(&mut wire);
+    let wire = from_node_b(&reply, 50002);
     let mut f = VecFrame::new(&wire);
     assert_eq!(w1.process(&c, &mut f, UPLINK, 2), Verdict::Tx(POD_A_PORT));
     assert_eq!(
@@ -1247,8 +1250,7 @@ fn port_unreachable_from_a_remote_endpoint_reaches_the_client_from_the_vip() {
     let (b_rtr, our_rtr) = (mac("100.88.0.3"), mac("100.88.0.2"));
     let received = udp_ip(b_rtr, our_rtr, POD_A, REMOTE_POD, 62, 5000, 8080);
     let error = port_unreachable(b_rtr, our_rtr, REMOTE_POD, POD_A, 63, &received[14..]);
-    let mut wire = ovn_ic_frame(&error, 50002);
-    swap_for_receive(&mut wire);
+    let wire = from_node_b(&error, 50002);
     let (v, out) = run(&mut r, &wire, UPLINK);
     assert_eq!(v, Verdict::Tx(POD_A_PORT));
     // A gets it from the VIP, about its own datagram to the VIP.
