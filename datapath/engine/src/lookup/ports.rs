@@ -20,6 +20,9 @@ pub struct Ports {
     names: Vec<(String, u16)>,
     roles: Vec<Option<PortRole>>,
     pods: Vec<Option<u32>>,
+    /// The first uplink and host PF port, found once (every packet asks).
+    uplink: Option<u16>,
+    host_pf: Option<u16>,
 }
 
 impl Ports {
@@ -37,6 +40,23 @@ impl Ports {
         }
         self.roles[at] = Some(role);
         self.names.push((name.into(), id));
+        match role {
+            PortRole::Uplink => self.uplink = self.uplink.or(Some(id)),
+            PortRole::HostPf => self.host_pf = self.host_pf.or(Some(id)),
+            PortRole::Pod => {}
+        }
+    }
+
+    /// The uplink.
+    #[inline]
+    pub fn uplink(&self) -> Option<u16> {
+        self.uplink
+    }
+
+    /// The host PF representor.
+    #[inline]
+    pub fn host_pf(&self) -> Option<u16> {
+        self.host_pf
     }
 
     /// The id of the port named `name`.
@@ -59,14 +79,6 @@ impl Ports {
     #[inline]
     pub fn role(&self, id: u16) -> Option<PortRole> {
         self.roles.get(usize::from(id)).copied().flatten()
-    }
-
-    /// The first port with `role`.
-    pub fn with_role(&self, role: PortRole) -> Option<u16> {
-        self.names
-            .iter()
-            .map(|&(_, id)| id)
-            .find(|&id| self.role(id) == Some(role))
     }
 
     /// The pod (index into [`super::Compiled::pods`]) on pod port `id`.

@@ -146,7 +146,7 @@ impl Worker {
                 return Verdict::Drop(Reason::Malformed);
             }
         };
-        let uplink = t.ports.with_role(PortRole::Uplink);
+        let uplink = t.ports.uplink();
         let role = t.ports.role(in_port);
         let verdict = match (role, &t.local) {
             (Some(PortRole::HostPf), _) => {
@@ -181,7 +181,7 @@ impl Worker {
     /// The host PF: where the uplink's traffic that is not ours goes.
     fn to_host(&self, t: &Compiled) -> Verdict {
         t.ports
-            .with_role(PortRole::HostPf)
+            .host_pf()
             .map_or(Verdict::Drop(Reason::UnknownPort), Verdict::Tx)
     }
 
