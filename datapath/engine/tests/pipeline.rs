@@ -1321,3 +1321,110 @@ fn idle_connections_end_at_their_timeout_and_are_counted() {
         "a new connection"
     );
 }
+
+#[test]
+fn egress_policy_denies_what_it_does_not_list_and_lets_replies_in() {
+    let mut t = tables();
+    let peers: dpuflow_tables::PrefixSet = [prefix("10.244.2.6/32")].into_iter().collect();
+    t.policies.insert(
+        PodKey::primary("default", "a"),
+        Policy {
+            ingress: DirectionPolicy::open(),
+            egress: DirectionPolicy::isolated([AllowRule {
+                peers: Peers::Prefixes(peers),
+                ports: Ports::ranges([PortRange::single(Protocol::Udp, 53)]),
+            }]),
+            allow_arp_nd: true,
+            allow_management: true,
+        },
+    );
+    let mut r = rig(t);
+    let dns = udp4(mac(POD_A), gw_mac(), POD_A, POD_B, 64, 5300, 53, b"q");
+    assert_eq!(run(&mut r, &dns, POD_A_PORT).0, Verdict::Tx(POD_B_PORT));
+    let answer = udp4(mac(POD_B), gw_mac(), POD_B, POD_A, 64, 53, 5300, b"a");
+    assert_eq!(
+        run(&mut r, &answer, POD_B_PORT).0,
+        Verdict::Tx(POD_A_PORT),
+        "the reply is allowed"
+    );
+    let remote = udp4(mac(POD_A), gw_mac(), POD_A, REMOTE_POD, 64, 5301, 53, b"q");
+    assert_eq!(
+        run(&mut r, &remote, POD_A_PORT).0,
+        Verdict::Drop(Reason::PolicyEgress)
+    );
+    let other_port = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        POD_B,
+        64,
+        5302,
+        8080,
+        true,
+        b"",
+    );
+    assert_eq!(
+        run(&mut r, &other_port, POD_A_PORT).0,
+        Verdict::Drop(Reason::PolicyEgress)
+    );
+    // B may open connections to A (A's ingress is not isolated), and A's
+    // replies to them pass A's egress policy.
+    let from_b = tcp4(
+        mac(POD_B),
+        gw_mac(),
+        POD_B,
+        POD_A,
+        64,
+        5303,
+        9000,
+        true,
+        b"",
+    );
+    assert_eq!(run(&mut r, &from_b, POD_B_PORT).0, Verdict::Tx(POD_A_PORT));
+    let reply = tcp4(
+        mac(POD_A),
+        gw_mac(),
+        POD_A,
+        POD_B,
+        64,
+        9000,
+        5303,
+        false,
+        b"",
+    );
+    assert_eq!(run(&mut r, &reply, POD_A_PORT).0, Verdict::Tx(POD_B_PORT));
+}
+
+#[test]
+fn ipv6_cluster_ip_is_dnatted_and_the_reply_undone() {
+    let mut r = rig(tables());
+    let six =
+        |src: &str, dst: &str, hops: u8, sport: u16, dport: u16, smac: MacAddr, dmac: MacAddr| {
+            let mut out = Vec::new();
+            PacketBuilder::ethernet2(smac.0, dmac.0)
+                .ipv6(v6(src).octets(), v6(dst).octets(), hops)
+                .tcp(sport, dport, 5, 512)
+                .syn()
+                .write(&mut out, b"v6")
+                .unwrap();
+            out
+        };
+    let a6 = "fd00:10:244:2::5";
+    let b6 = "fd00:10:244:2::6";
+    let vip6 = "fd00:10:96::10";
+    let gw6 = MacAddr::from_ovn_ip(ip("10.244.2.1"));
+    let (v, out) = run(
+        &mut r,
+        &six(a6, vip6, 64, 40100, 80, mac(POD_A), gw6),
+        POD_A_PORT,
+    );
+    assert_eq!(v, Verdict::Tx(POD_B_PORT));
+    assert_eq!(out, six(a6, b6, 63, 40100, 8080, gw6, mac(POD_B)));
+    let (v, out) = run(
+        &mut r,
+        &six(b6, a6, 64, 8080, 40100, mac(POD_B), gw6),
+        POD_B_PORT,
+    );
+    assert_eq!(v, Verdict::Tx(POD_A_PORT));
+    assert_eq!(out, six(vip6, a6, 63, 80, 40100, gw6, mac(POD_A)));
+}
