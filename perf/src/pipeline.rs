@@ -14,7 +14,7 @@
 //! software (the nearest testpmd mode to a routed hop). dpuflow also
 //! checks port security, looks the connection up (and creates it on a
 //! flow's first packet), DNATs service traffic, decrements the TTL,
-//! rewrites MACs, Geneve-encapsulates about 55 % of the frames with a
+//! rewrites MACs, Geneve-encapsulates about 60 % of the frames with a
 //! full UDP checksum, and splits each burst by output port.
 
 use std::collections::BTreeMap;
