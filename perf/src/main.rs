@@ -2,8 +2,10 @@
 //! the same run, interleaved, and end with one `RESULT` line.
 
 mod child;
+mod cluster;
 mod control;
 mod pcapgen;
+mod pipeline;
 mod raw_loop;
 mod report;
 mod rules;
@@ -30,6 +32,12 @@ enum Scenario {
     /// (internal) One measured run of dpuflow's raw loop in this process.
     #[command(hide = true)]
     RawLoopWorker(raw_loop::WorkerArgs),
+    /// The whole datapath (pods, remote nodes over Geneve, ClusterIPs,
+    /// policies) on one core vs `dpdk-testpmd` (io, csum) on the same ports.
+    Pipeline(pipeline::Args),
+    /// (internal) One measured window of dpuflow's datapath in this process.
+    #[command(hide = true)]
+    PipelineWorker(pipeline::WorkerArgs),
     /// Rules/s into rte_flow arrays (vs rte_flow_conv), through the rte_flow
     /// recorder (sync vs async) and into the software table; bytes per rule.
     Rules(rules::Args),
@@ -47,6 +55,8 @@ fn main() {
     let result = match cli.scenario {
         Scenario::RawLoop(args) => raw_loop::run(&args),
         Scenario::RawLoopWorker(args) => raw_loop::worker(&args),
+        Scenario::Pipeline(args) => pipeline::run(&args),
+        Scenario::PipelineWorker(args) => pipeline::worker(&args),
         Scenario::Rules(args) => rules::run(&args),
         Scenario::RulesWorker(args) => rules::worker(&args),
         Scenario::Control(args) => control::run(&args),

@@ -34,11 +34,19 @@ pub fn udp_frame(flow: u32, len: usize) -> Result<Vec<u8>, Error> {
 
 /// Writes `flows` frames of `len` bytes, one per flow, to `path`.
 pub fn write_flows(path: &Path, flows: u32, len: usize) -> Result<(), Error> {
-    let file = std::fs::File::create(path)?;
+    write_frames(path, (0..flows).map(|flow| udp_frame(flow, len)))
+}
+
+/// Writes `frames` to `path`, 100 ns apart.
+pub fn write_frames(
+    path: &Path,
+    frames: impl IntoIterator<Item = Result<Vec<u8>, Error>>,
+) -> Result<(), Error> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut w = PcapWriter::new(file)?;
-    for flow in 0..flows {
-        let frame = udp_frame(flow, len)?;
-        let ts = Duration::from_nanos(u64::from(flow) * 100);
+    for (i, frame) in frames.into_iter().enumerate() {
+        let frame = frame?;
+        let ts = Duration::from_nanos(i as u64 * 100);
         w.write_packet(&PcapPacket::new(ts, frame.len() as u32, &frame))?;
     }
     Ok(())

@@ -28,6 +28,18 @@ pub fn spread(values: &[f64]) -> f64 {
     }
 }
 
+/// Median, min and max of `values` as `median (min .. max)` with `digits`
+/// decimals; `n/a` for none.
+pub fn med_min_max(values: &[f64], digits: usize) -> String {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return "n/a".to_owned();
+    }
+    let lo = v.iter().copied().fold(f64::MAX, f64::min);
+    let hi = v.iter().copied().fold(f64::MIN, f64::max);
+    format!("{:.digits$} ({lo:.digits$} .. {hi:.digits$})", median(&v))
+}
+
 /// `RESULT scenario=<name> ours=<v> <peer>=<v> ratio=<v> unit=<u>`.
 pub fn result_line(scenario: &str, ours: f64, peer: &str, theirs: f64, unit: &str) -> String {
     let ratio = if theirs > 0.0 { ours / theirs } else { 0.0 };
@@ -45,6 +57,12 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn med_min_max_names_all_three() {
+        assert_eq!(med_min_max(&[3.0, 1.0, 2.5], 1), "2.5 (1.0 .. 3.0)");
+        assert_eq!(med_min_max(&[], 1), "n/a");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct TestpmdRun {
     pub seconds: f64,
     /// testpmd's busy cycles per packet (`--record-core-cycles`), if shown.
     pub cycles_per_packet: Option<f64>,
+    /// The TSC clock testpmd printed with its cycles (MHz), if shown.
+    pub tsc_mhz: Option<f64>,
 }
 
 impl TestpmdRun {
@@ -107,7 +109,8 @@ impl Session {
     }
 }
 
-/// Runs testpmd io forwarding for `seconds` and parses its statistics.
+/// Runs testpmd (its forwarding mode is in `app_args`) for `seconds` and
+/// parses its statistics.
 pub fn measure(eal_args: &[String], app_args: &[&str], seconds: f64) -> Result<TestpmdRun, Error> {
     let mut s = Session::spawn(eal_args, app_args)?;
     s.wait_for("testpmd> ", 0, Duration::from_secs(90))?;
@@ -137,10 +140,17 @@ fn parse_stop(text: &str, seconds: f64) -> Result<TestpmdRun, Error> {
         .nth(1)
         .and_then(|t| t.split_whitespace().next())
         .and_then(|v| v.parse().ok());
+    let tsc_mhz = text
+        .split("CPU cycles/packet=")
+        .nth(1)
+        .and_then(|t| t.split(" MHz Clock").next())
+        .and_then(|t| t.rsplit(' ').next())
+        .and_then(|v| v.parse().ok());
     Ok(TestpmdRun {
         forwarded: forwarded as u64,
         seconds,
         cycles_per_packet,
+        tsc_mhz,
     })
 }
 
@@ -171,6 +181,7 @@ mod tests {
         let run = parse_stop(out, 2.0).expect("parse");
         assert_eq!(run.forwarded, 298);
         assert_eq!(run.cycles_per_packet, Some(41.25));
+        assert_eq!(run.tsc_mhz, Some(2600.0));
         assert!((run.mpps() - 298.0 / 2.0 / 1e6).abs() < 1e-12);
     }
 }

@@ -216,6 +216,11 @@ impl Datapath {
         &self.counters
     }
 
+    /// The ports, as given to [`Datapath::start`] (for their counters).
+    pub fn ports(&self) -> &[DatapathPort] {
+        &self.ports
+    }
+
     /// The connection table.
     pub fn conntrack(&self) -> &Arc<Conntrack> {
         &self.conntrack
