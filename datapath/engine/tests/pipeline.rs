@@ -1428,3 +1428,53 @@ fn ipv6_cluster_ip_is_dnatted_and_the_reply_undone() {
     assert_eq!(v, Verdict::Tx(POD_A_PORT));
     assert_eq!(out, six(vip6, a6, 63, 80, 40100, gw6, mac(POD_A)));
 }
+
+#[test]
+fn arp_for_our_transit_router_port_is_answered_back_through_the_tunnel() {
+    let mut r = rig(tables());
+    let rtots_b = mac("100.88.0.3");
+    let mut arp = Vec::new();
+    PacketBuilder::ethernet2(rtots_b.0, [0xff; 6])
+        .arp(
+            etherparse::ArpPacket::new(
+                etherparse::ArpHardwareId::ETHERNET,
+                etherparse::EtherType::IPV4,
+                etherparse::ArpOperation::REQUEST,
+                &rtots_b.0,
+                &[100, 88, 0, 3],
+                &[0; 6],
+                &[100, 88, 0, 2],
+            )
+            .unwrap(),
+        )
+        .write(&mut arp)
+        .unwrap();
+    // Flooded by OVN to the multicast key 32768.
+    let mut wire = from_node_b(&arp, 50003);
+    wire[56..58].copy_from_slice(&0x8000u16.to_be_bytes());
+    let (v, out) = run(&mut r, &wire, UPLINK);
+    assert_eq!(v, Verdict::Tx(UPLINK));
+    let p = dpuflow_packet::parse(&out).unwrap();
+    let tun = p.tunnel.unwrap();
+    let keys = tun.ovn.unwrap();
+    assert_eq!((keys.ingress, keys.egress), (2, 3), "back to node-b");
+    assert_eq!(&out[0..6], &NODE_B_MAC.0);
+    match tun.inner.l3 {
+        dpuflow_packet::L3::Arp(a) => {
+            assert_eq!(a.operation, 2);
+            assert_eq!(a.sender_mac, mac("100.88.0.2"));
+            assert_eq!(a.sender_ip, v4("100.88.0.2"));
+            assert_eq!((a.target_mac, a.target_ip), (rtots_b, v4("100.88.0.3")));
+        }
+        other => panic!("{other:?}"),
+    }
+    // For another address, or flooded IP: not for us.
+    let mut other = arp.clone();
+    other[41] = 9;
+    let mut wire = from_node_b(&other, 50003);
+    wire[56..58].copy_from_slice(&0x8000u16.to_be_bytes());
+    assert_eq!(
+        run(&mut r, &wire, UPLINK).0,
+        Verdict::Drop(Reason::ArpNotForUs)
+    );
+}

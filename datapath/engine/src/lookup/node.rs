@@ -56,6 +56,9 @@ pub struct LocalNode {
     /// Our transit router port MAC: inner source MAC we send, inner
     /// destination MAC we accept.
     pub rtots_mac: Option<MacAddr>,
+    /// Our transit router port addresses (ARP over the transit switch is
+    /// answered for them).
+    pub transit_ips: Vec<IpAddr>,
     /// Management port addresses.
     pub management_ips: Vec<IpAddr>,
     /// Hairpin SNAT sources, one per family.
@@ -106,6 +109,7 @@ impl LocalNode {
             encap_ip: g.encap_ip,
             node_id: g.node_id,
             rtots_mac: g.transit_ips.first().map(|ip| MacAddr::from_ovn_ip(*ip)),
+            transit_ips: g.transit_ips.clone(),
             management_ips: g.management_ips.clone(),
             hairpin_snat: g.hairpin_snat.clone(),
             join_subnets: g.join_subnets.clone(),

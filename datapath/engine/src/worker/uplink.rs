@@ -1,13 +1,17 @@
-//! Frames from the uplink: Geneve from other zones, connections and node
-//! ports on the node IP, ARP for our encap IP; the rest is the host's
+//! Frames from the uplink: Geneve from other zones (ARP over the transit
+//! switch for our router port answered), connections and node ports on
+//! the node IP, ARP for our encap IP; the rest is the host's
 //! (the DPU is a bump in the wire for the host's own traffic).
 
-use dpuflow_packet::edit;
-use dpuflow_packet::{reply, request};
-use dpuflow_packet::{Frame, Headers, Parsed, Tunnel, L3};
+use std::net::IpAddr;
+
+use dpuflow_conntrack::FlowKey;
+use dpuflow_packet::{edit, reply, request};
+use dpuflow_packet::{Arp, Frame, Headers, Parsed, Tunnel, L3};
 
 use super::{Ctx, Origin, Verdict, Worker};
 use crate::flow::{self, Track, POD_ZONE};
+use crate::lookup::RemoteEntry;
 use crate::reason::Reason;
 
 impl Worker {
@@ -67,7 +71,13 @@ impl Worker {
         let Some(keys) = tun.ovn else {
             return Verdict::Drop(Reason::TunnelNoOvnOption);
         };
-        if keys.egress >= dpuflow_packet::geneve::OVN_MULTICAST_MIN {
+        let flood = keys.egress >= dpuflow_packet::geneve::OVN_MULTICAST_MIN;
+        if let L3::Arp(arp) = tun.inner.l3 {
+            if flood || Some(keys.egress) == local.node_id {
+                return self.transit_arp(cx, frame, tun, remote, &arp);
+            }
+        }
+        if flood {
             return Verdict::Drop(Reason::TunnelFlood);
         }
         if Some(keys.egress) != local.node_id {
@@ -84,6 +94,40 @@ impl Worker {
             return Verdict::Drop(Reason::ArpNotForUs);
         }
         self.tracked(cx, frame, &inner, Origin::Remote)
+    }
+
+    /// ARP over the transit switch (flooded or to us): a request for our
+    /// transit router port's address is answered, back through the tunnel,
+    /// as OVN's router port answers it; anything else is not for us.
+    fn transit_arp<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        tun: &Tunnel,
+        remote: &RemoteEntry,
+        arp: &Arp,
+    ) -> Verdict {
+        let local = cx.local;
+        let ours = local.transit_ips.contains(&IpAddr::V4(arp.target_ip));
+        let Some(rtots) = local.rtots_mac.filter(|_| ours && arp.operation == 1) else {
+            return Verdict::Drop(Reason::ArpNotForUs);
+        };
+        if edit::decap(frame, usize::from(tun.inner_offset)).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
+        }
+        let inner = rebase(&tun.inner, tun.inner_offset);
+        if reply::arp_reply(frame, &inner, rtots).is_err() {
+            return Verdict::Drop(Reason::EditFailed);
+        }
+        let key = FlowKey {
+            zone: POD_ZONE,
+            proto: 0,
+            src: IpAddr::V4(arp.target_ip),
+            dst: IpAddr::V4(arp.sender_ip),
+            sport: 0,
+            dport: 0,
+        };
+        self.tunnel(cx, frame, remote, &key)
     }
 
     /// IP to the node IP: ours when it belongs to a connection (an egress
