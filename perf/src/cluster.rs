@@ -427,8 +427,11 @@ mod tests {
         for id in c.remote_ids() {
             neighbours.set(Cluster::encap_ip(id), UNDERLAY_MAC);
         }
+        let (_affinity, mut sticky) =
+            Conntrack::new(dpuflow_engine::affinity::table_config(16), 1).unwrap();
         let mut w = Worker::new(
             owners.remove(0),
+            sticky.remove(0),
             neighbours.view(),
             MacAddr([2, 0, 0, 0, 0, 9]),
         );

@@ -18,6 +18,6 @@ pub mod worker;
 pub use neighbour::{NeighbourView, Neighbours};
 pub use reason::Reason;
 pub use stats::Stats;
-pub use worker::{Verdict, Worker};
+pub use worker::{Refresh, Verdict, Worker};
 pub mod affinity;
 pub mod decide;

@@ -560,3 +560,48 @@ fn port_unreachable_from_a_node_ports_endpoint_reaches_the_client_from_the_node_
     );
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_stale_next_hop_is_used_and_confirmed_beside_the_traffic_then_expires() {
+    let mut r = rig(tables());
+    r.n.set_at(ip("172.31.0.254"), NEXT_HOP_MAC, 0);
+    let sent = tcp(pod_a(), gw(), None, [10, 244, 2, 5], CLIENT, 64, 2004, 443);
+    let at = |r: &mut Rig, now: u64| {
+        let mut f = VecFrame::new(&sent);
+        let v = r.w.process(&r.t, &mut f, POD_A_PORT, now);
+        (v, f.bytes().to_vec())
+    };
+    // Fresh: used, nothing asked.
+    let (v, out) = at(&mut r, 10_000);
+    assert_eq!((v, &out[0..6]), (Verdict::Tx(UPLINK), &NEXT_HOP_MAC.0[..]));
+    assert_eq!(r.w.take_refreshes().count(), 0);
+    // Stale: still used, and one confirmation is queued (once a second).
+    let (v, out) = at(&mut r, 31_000);
+    assert_eq!((v, &out[0..6]), (Verdict::Tx(UPLINK), &NEXT_HOP_MAC.0[..]));
+    let asked: Vec<_> = r.w.take_refreshes().collect();
+    assert_eq!(asked.len(), 1);
+    at(&mut r, 31_500);
+    assert_eq!(r.w.take_refreshes().count(), 0, "asked within the second");
+    let mut request = VecFrame::new(&[]);
+    asked[0].build(&mut request).unwrap();
+    let arp = request.bytes();
+    assert_eq!(
+        (&arp[12..14], &arp[20..22]),
+        (&[0x08, 0x06][..], &[0, 1][..])
+    );
+    assert_eq!(
+        (&arp[28..32], &arp[38..42]),
+        (&NODE_IP[..], &[172, 31, 0, 254][..])
+    );
+    // Unconfirmed for two minutes: no longer used; the packet becomes the
+    // request, as for an unknown neighbour.
+    let (v, out) = at(&mut r, 121_000);
+    assert_eq!(
+        (v, out.len(), &out[12..14]),
+        (Verdict::Tx(UPLINK), 42, &[0x08, 0x06][..])
+    );
+    // The answer confirms it again.
+    r.n.set_at(ip("172.31.0.254"), NEXT_HOP_MAC, 121_100);
+    let (_, out) = at(&mut r, 121_200);
+    assert_eq!(&out[0..6], &NEXT_HOP_MAC.0);
+}

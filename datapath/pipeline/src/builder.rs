@@ -120,8 +120,8 @@ impl Builder {
                     live.store(applied, Ordering::Release);
                 }
                 recv(reports) -> report => {
-                    if let Ok((ip, mac)) = report {
-                        self.neighbours.set(ip, mac);
+                    if let Ok((ip, mac, at)) = report {
+                        self.neighbours.set_at(ip, mac, at);
                     }
                     self.neighbours.apply_reports();
                 }

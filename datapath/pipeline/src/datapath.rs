@@ -184,6 +184,8 @@ impl Datapath {
                 reader,
                 ports: port_queues,
                 counters: Arc::clone(&c),
+                pool: pool.clone(),
+                epoch: neighbours.epoch(),
             };
             let flag = stop.clone();
             workers.push(eal.launch(*lcore, move || poll.run(&flag))?);

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dpuflow_dpdk::{rdtsc, Burst, RxQueue, StopFlag, TxQueue};
+use dpuflow_dpdk::{rdtsc, Burst, Mempool, RxQueue, StopFlag, TxQueue};
 use dpuflow_engine::lookup::Compiled;
 use dpuflow_engine::{Verdict, Worker};
 
@@ -44,6 +44,12 @@ pub struct PollLoop {
     pub ports: Vec<PortQueues>,
     /// Where counters are published.
     pub counters: Arc<WorkerCounters>,
+    /// Buffers for what the worker sends of its own (neighbour
+    /// confirmations).
+    pub pool: Mempool,
+    /// The datapath's clock (shared by every worker and the neighbour
+    /// table, so that times compare).
+    pub epoch: Instant,
 }
 
 impl PollLoop {
@@ -52,7 +58,7 @@ impl PollLoop {
         let mut rx = Burst::<BURST>::new();
         let mut tx: Vec<Burst<BURST>> = self.ports.iter().map(|_| Burst::new()).collect();
         let slot_of = slots(&self.ports);
-        let epoch = Instant::now();
+        let epoch = self.epoch;
         let mut busy = 0u64;
         while !stop.is_stopped() {
             let now = epoch.elapsed().as_millis() as u64;
@@ -91,6 +97,17 @@ impl PollLoop {
                     }
                 }
             }
+            let uplink = gen.tables.ports.uplink();
+            if let Some(&Some(slot)) = uplink.and_then(|u| slot_of.get(usize::from(u))) {
+                send_refreshes(
+                    &mut self.engine,
+                    &self.pool,
+                    slot,
+                    &mut tx,
+                    &mut self.ports,
+                    &self.counters,
+                );
+            }
             for (slot, b) in tx.iter_mut().enumerate() {
                 if !b.is_empty() {
                     flush(&mut self.ports, slot, b, &self.counters);
@@ -106,6 +123,31 @@ impl PollLoop {
             self.counters.publish(&self.engine.stats);
         }
         self
+    }
+}
+
+/// Builds the worker's neighbour confirmations in fresh buffers and
+/// queues them on the uplink's tx burst `slot` (none when the pool is
+/// empty: the next stale use asks again).
+fn send_refreshes(
+    engine: &mut Worker,
+    pool: &Mempool,
+    slot: usize,
+    tx: &mut [Burst<BURST>],
+    ports: &mut [PortQueues],
+    counters: &WorkerCounters,
+) {
+    for r in engine.take_refreshes() {
+        let Ok(mut m) = pool.alloc() else { continue };
+        if r.build(&mut MbufFrame(&mut m)).is_err() {
+            continue;
+        }
+        if let Some(b) = tx.get_mut(slot) {
+            if b.is_full() {
+                flush(ports, slot, b, counters);
+            }
+            let _ = b.push(m);
+        }
     }
 }
 

@@ -9,12 +9,13 @@ use dpuflow_conntrack::FlowKey;
 use dpuflow_net::MacAddr;
 use dpuflow_packet::edit::{self, EditError, Encap};
 use dpuflow_packet::reply::{self, IcmpError, Responder};
-use dpuflow_packet::request;
 use dpuflow_packet::{Frame, Headers, OvnKeys, Vlan, L3, L4};
 
+use super::refresh::Refresh;
 use super::{Ctx, Verdict, Worker};
 use crate::flow;
 use crate::lookup::{PortRole, RemoteEntry};
+use crate::neighbour::Freshness;
 use crate::reason::Reason;
 
 /// Lowest and span of the Geneve UDP source ports (as OVS userspace uses).
@@ -59,8 +60,11 @@ impl Worker {
         if edit::set_macs(frame, rtots, remote.rtots_mac).is_err() {
             return Verdict::Drop(Reason::EditFailed);
         }
-        let Some(next_mac) = self.neighbours.get(remote.encap_ip) else {
-            return self.resolve(cx, frame, uplink, self.uplink_mac, src_ip, remote.encap_ip);
+        let next_mac = match self.neighbour(cx, remote.encap_ip, src_ip, self.uplink_mac) {
+            Some(mac) => mac,
+            None => {
+                return self.resolve(cx, frame, uplink, self.uplink_mac, src_ip, remote.encap_ip)
+            }
         };
         let sport = SPORT_BASE + (flow::stable_hash(out) % SPORT_SPAN) as u16;
         let encap = Encap {
@@ -100,7 +104,7 @@ impl Worker {
             return Verdict::Drop(Reason::NoRoute);
         };
         let src_mac = local.gateway_outer_mac.unwrap_or(self.uplink_mac);
-        let Some(next_mac) = self.neighbours.get(next_hop) else {
+        let Some(next_mac) = self.neighbour(cx, next_hop, node_ip, src_mac) else {
             return self.resolve(cx, frame, uplink, src_mac, node_ip, next_hop);
         };
         if edit::set_macs(frame, src_mac, next_mac).is_err() {
@@ -154,6 +158,34 @@ impl Worker {
         }
     }
 
+    /// The MAC of neighbour `ip` on the uplink; a stale one is used and a
+    /// confirmation (from `our_ip` at `our_mac`) queued for the poll loop,
+    /// at most one per neighbour per second.
+    fn neighbour(
+        &mut self,
+        cx: Ctx<'_>,
+        ip: IpAddr,
+        our_ip: IpAddr,
+        our_mac: MacAddr,
+    ) -> Option<MacAddr> {
+        match self.neighbours.lookup(ip, cx.now) {
+            Freshness::Fresh(mac) => Some(mac),
+            Freshness::Stale(mac) => {
+                self.refreshes.ask(
+                    Refresh {
+                        target: ip,
+                        from_ip: our_ip,
+                        from_mac: our_mac,
+                        vlan: cx.local.vlan,
+                    },
+                    cx.now,
+                );
+                Some(mac)
+            }
+            Freshness::Unknown => None,
+        }
+    }
+
     /// The next hop's MAC is unknown: the frame becomes the ARP request
     /// (or IPv6 neighbour solicitation) that resolves it, and the original
     /// packet is counted as dropped.
@@ -169,21 +201,14 @@ impl Worker {
         self.stats.drop(Reason::NeighbourUnresolved);
         self.became_request = true;
         let vlan = cx.local.vlan;
-        let built = match (our_ip, target) {
-            (IpAddr::V4(ours), IpAddr::V4(target)) => {
-                request::arp_request(frame, our_mac, ours, target)
-            }
-            (IpAddr::V6(ours), IpAddr::V6(target)) => {
-                request::neighbor_solicit(frame, our_mac, ours, target)
-            }
-            _ => Err(EditError::FamilyMismatch),
+        let request = Refresh {
+            target,
+            from_ip: our_ip,
+            from_mac: our_mac,
+            vlan,
         };
-        match built {
-            Ok(()) if vlan.is_none() => Verdict::Tx(uplink),
-            Ok(()) => match vlan.map(|vid| edit::push_vlan(frame, Vlan { vid, pcp: 0 })) {
-                Some(Ok(())) => Verdict::Tx(uplink),
-                _ => Verdict::Drop(Reason::NeighbourUnresolved),
-            },
+        match request.build(frame) {
+            Ok(()) => Verdict::Tx(uplink),
             Err(_) => Verdict::Drop(Reason::NeighbourUnresolved),
         }
     }

@@ -17,6 +17,7 @@
 
 mod egress;
 mod pod;
+mod refresh;
 mod related;
 mod tracked;
 mod uplink;
@@ -26,6 +27,8 @@ use std::sync::Arc;
 use dpuflow_conntrack::{Conntrack, Owner};
 use dpuflow_net::MacAddr;
 use dpuflow_packet::{parse, EditError, Frame};
+
+pub use refresh::Refresh;
 
 use crate::affinity::Affinity;
 use crate::lookup::{Compiled, LocalNode, PortRole};
@@ -73,6 +76,8 @@ pub struct Worker {
     affinity: Affinity,
     neighbours: NeighbourView,
     uplink_mac: MacAddr,
+    /// Neighbour confirmations queued for the poll loop.
+    refreshes: refresh::Refreshes,
     /// The current frame became an ARP/ND request (counted as such, not
     /// as forwarded: the packet it was is counted as dropped).
     became_request: bool,
@@ -103,6 +108,7 @@ impl Worker {
             affinity: Affinity::new(affinity),
             neighbours,
             uplink_mac,
+            refreshes: refresh::Refreshes::default(),
             became_request: false,
             stats: Stats::default(),
         }
@@ -119,6 +125,12 @@ impl Worker {
         let freed = self.owner.sweep(now_ms, budget).freed;
         self.stats.conns_ended += freed as u64;
         freed
+    }
+
+    /// Neighbour confirmations to send on the uplink beside the traffic
+    /// (build each into a fresh buffer with [`Refresh::build`]).
+    pub fn take_refreshes(&mut self) -> impl Iterator<Item = Refresh> + '_ {
+        self.refreshes.take()
     }
 
     /// Tells the connection table this worker holds no connection handle

@@ -26,7 +26,7 @@ impl Worker {
         if let L3::Arp(arp) = h.l3 {
             let sender = arp.sender_ip.into();
             if t.remote_by_encap(sender).is_some() || local.next_hops.contains(&sender) {
-                self.neighbours.observe(sender, arp.sender_mac);
+                self.neighbours.observe(sender, arp.sender_mac, cx.now);
             }
             if arp.operation == 1 && local.encap_ip == Some(arp.target_ip.into()) {
                 let mac = self.uplink_mac;
@@ -37,7 +37,7 @@ impl Worker {
         if let Some((target, mac)) = request::advertised(frame.bytes(), h) {
             let target = target.into();
             if t.remote_by_encap(target).is_some() || local.next_hops.contains(&target) {
-                self.neighbours.observe(target, mac);
+                self.neighbours.observe(target, mac, cx.now);
             }
         }
         let Some((_, dst, _)) = flow::ip_of(h) else {
@@ -64,7 +64,8 @@ impl Worker {
         let Some(remote) = cx.t.remote_by_encap(src) else {
             return Verdict::Drop(Reason::TunnelUnknownSource);
         };
-        self.neighbours.observe(remote.encap_ip, p.outer.src);
+        self.neighbours
+            .observe(remote.encap_ip, p.outer.src, cx.now);
         if tun.vni != local.settings.vni {
             return Verdict::Drop(Reason::TunnelWrongVni);
         }
