@@ -87,6 +87,21 @@ impl VecFrame {
         }
     }
 
+    /// Replaces the frame with `frame`, with a default mbuf's headroom, in
+    /// the same buffer (as a driver reuses an mbuf; nothing allocates while
+    /// the buffer is large enough). Returns `false`, changing nothing, when
+    /// it is not.
+    pub fn refill(&mut self, frame: &[u8]) -> bool {
+        let end = DEFAULT_HEADROOM + frame.len();
+        let Some(dst) = self.buf.get_mut(DEFAULT_HEADROOM..end) else {
+            return false;
+        };
+        dst.copy_from_slice(frame);
+        self.start = DEFAULT_HEADROOM;
+        self.end = end;
+        true
+    }
+
     /// Bytes free before the frame.
     pub fn headroom(&self) -> usize {
         self.start
