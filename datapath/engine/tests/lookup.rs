@@ -97,3 +97,20 @@ fn unusable_entries_are_left_out_and_reported() {
     assert!(c.problems[1].contains("node-c"));
     assert_eq!(c.ports.role(UPLINK), Some(PortRole::Uplink));
 }
+
+#[test]
+fn a_second_pod_on_a_representor_is_refused_and_reported() {
+    let mut t = tables();
+    t.pods.insert(
+        dpuflow_tables::PodKey::primary("default", "c"),
+        pod("pf0vf1", "10.244.2.9", "fd00:10:244:2::9", 3),
+    );
+    let c = compiled(&t);
+    assert!(c.pod_by_ip(ip("10.244.2.9")).is_none());
+    assert_eq!(
+        c.pod(c.ports.pod_on(POD_A_PORT).unwrap()).unwrap().name,
+        "default/a@default"
+    );
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert!(c.problems[0].contains("already carries default/a@default"));
+}

@@ -231,6 +231,17 @@ impl Compiled {
             ));
             return;
         }
+        if let Some(other) = self
+            .ports
+            .pod_on(entry.port)
+            .and_then(|i| self.pods.get(i as usize))
+        {
+            self.problems.push(format!(
+                "{}: port {} already carries {}",
+                entry.name, entry.port, other.name
+            ));
+            return;
+        }
         for ip in &entry.ips {
             if self.pod_by_ip.insert(*ip, idx).is_some() {
                 self.problems
