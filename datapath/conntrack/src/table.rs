@@ -522,6 +522,20 @@ impl Conntrack {
         killed
     }
 
+    /// Hands `hint` the addresses of the index lines a lookup of `key`
+    /// reads first (its candidate buckets), so that a worker can prefetch
+    /// them for a whole burst and overlap the misses; the table is not
+    /// touched.
+    #[inline]
+    pub fn prefetch(&self, key: &FlowKey, mut hint: impl FnMut(*const u8)) {
+        let hashed = self.hash(&key.pack());
+        for &b in hashed.candidates() {
+            if let Some(bucket) = self.buckets.get(b) {
+                hint(std::ptr::from_ref(bucket).cast());
+            }
+        }
+    }
+
     /// A snapshot of the live connection that has `key` in either
     /// direction, for the control thread (workers use [`Owner::lookup`]).
     pub fn get(&self, key: &FlowKey) -> Option<ConnView> {
@@ -1226,6 +1240,31 @@ mod tests {
             ..Config::default()
         };
         Conntrack::new(config, workers).unwrap()
+    }
+
+    #[test]
+    fn prefetch_names_the_buckets_a_lookup_reads_first() {
+        let (ct, mut owners) = table(64, 1);
+        let k = key(6, 1000);
+        assert!(owners[0].create(k, dnat_reply(k), [0; 4], SYN, 1).is_ok());
+        let mut hinted = Vec::new();
+        ct.prefetch(&k, |p| hinted.push(p as usize));
+        let hashed = ct.hash(&k.pack());
+        let expected: Vec<usize> = hashed
+            .candidates()
+            .iter()
+            .map(|&b| std::ptr::from_ref(&ct.buckets[b]) as usize)
+            .collect();
+        assert_eq!(hinted, expected);
+        // The key's slot lies in one of them.
+        let (index, _, _) = ct.find(&k.pack(), &hashed).unwrap();
+        let holds = hashed.candidates().iter().any(|&b| {
+            ct.buckets[b]
+                .0
+                .iter()
+                .any(|s| slot_index(s.load(Ordering::Relaxed)) == index as usize)
+        });
+        assert!(holds);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use dpuflow_net::MacAddr;
 pub use eal::{rdtsc, Eal, EalBuilder, EalError};
 pub use errno::Errno;
 pub use lcore::{LcoreError, LcoreJoin, StopFlag};
-pub use mbuf::{Burst, Drain, Mbuf, MbufError};
+pub use mbuf::{prefetch0, Burst, Drain, Mbuf, MbufError};
 pub use mempool::{Mempool, MempoolConfig, MempoolError};
 pub use port::{Link, Port, PortConfig, PortError, PortHold, PortInfo, PortStats};
 pub use queue::{RxQueue, TxQueue};

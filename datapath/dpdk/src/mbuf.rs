@@ -262,18 +262,7 @@ impl Mbuf {
     /// the poll loop issues it for a whole burst before parsing it).
     #[inline]
     pub fn prefetch_data(&self) {
-        let p = self.data_ptr();
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: PREFETCHT0 is a hint; it never faults, whatever the
-        // address, and SSE is part of the x86-64 baseline.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        // SAFETY: rte_prefetch0 is a hint that never faults.
-        unsafe {
-            sys::dpuflow_rte_prefetch0(p.cast())
-        };
+        prefetch0(self.data_ptr());
     }
 
     /// The first segment's data.
@@ -607,6 +596,23 @@ impl<const N: usize> Burst<N> {
         // SAFETY: initialised slots; MaybeUninit<*mut T> is layout-compatible.
         unsafe { std::slice::from_raw_parts_mut(held.as_mut_ptr().cast(), held.len()) }
     }
+}
+
+/// Asks the CPU to bring the cache line at `p` into every cache level (a
+/// hint: any address is fine, nothing is read).
+#[inline]
+pub fn prefetch0(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint; it never faults, whatever the address,
+    // and SSE is part of the x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: rte_prefetch0 is a hint that never faults.
+    unsafe {
+        sys::dpuflow_rte_prefetch0(p.cast())
+    };
 }
 
 /// The mbufs of a [`Burst`], in order ([`Burst::drain`]).

@@ -1,6 +1,7 @@
 //! A worker's poll loop, run to completion on one lcore: rx bursts from
-//! this worker's queues (the burst's data prefetched) → the engine, frame
-//! by frame in arrival order → per-port tx bursts.
+//! this worker's queues → parse the burst, prefetching its data and each
+//! packet's connection buckets → the engine, frame by frame in arrival
+//! order → per-port tx bursts.
 //! Between iterations it picks up the newest table generation (one pointer
 //! comparison), publishes its counters and, when idle, ages connections.
 
@@ -8,9 +9,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dpuflow_dpdk::{rdtsc, Burst, Mempool, RxQueue, StopFlag, TxQueue};
+use dpuflow_dpdk::{prefetch0, rdtsc, Burst, Mempool, RxQueue, StopFlag, TxQueue};
 use dpuflow_engine::lookup::Compiled;
 use dpuflow_engine::{Verdict, Worker};
+use dpuflow_packet::{parse, DropReason};
 
 use crate::counters::WorkerCounters;
 use crate::frame::MbufFrame;
@@ -56,6 +58,7 @@ impl PollLoop {
     /// Runs until `stop` is raised; returns the loop (queues included).
     pub fn run(mut self, stop: &StopFlag) -> Self {
         let mut rx = Burst::<BURST>::new();
+        let mut parsed = [Err(DropReason::Truncated); BURST];
         let mut tx: Vec<Burst<BURST>> = self.ports.iter().map(|_| Burst::new()).collect();
         let slot_of = slots(&self.ports);
         let epoch = self.epoch;
@@ -76,15 +79,30 @@ impl PollLoop {
                     _ => continue,
                 };
                 received += n;
+                // Stage 1: parse the burst and prefetch each packet's
+                // connection buckets, so the lookups of stage 2 overlap
+                // their cache misses instead of taking them one by one.
                 rx.prefetch_data();
-                for mut m in rx.drain() {
+                for (slot, m) in parsed.iter_mut().zip(rx.as_slice()) {
+                    let p = parse(m.data());
+                    if let Ok(p) = &p {
+                        self.engine.prefetch(p, prefetch0);
+                    }
+                    *slot = p;
+                }
+                // Stage 2: the pipeline, frame by frame in arrival order.
+                for (mut m, p) in rx.drain().zip(parsed.iter()) {
                     if !m.is_contiguous() {
                         self.counters.multi_segment.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    let verdict =
-                        self.engine
-                            .process(&gen.tables, &mut MbufFrame(&mut m), port, now);
+                    let verdict = self.engine.process_parsed(
+                        &gen.tables,
+                        &mut MbufFrame(&mut m),
+                        *p,
+                        port,
+                        now,
+                    );
                     let Verdict::Tx(out) = verdict else { continue };
                     let Some(&Some(slot)) = slot_of.get(usize::from(out)) else {
                         continue;

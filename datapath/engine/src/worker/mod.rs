@@ -26,11 +26,12 @@ use std::sync::Arc;
 
 use dpuflow_conntrack::{Conntrack, Owner};
 use dpuflow_net::MacAddr;
-use dpuflow_packet::{parse, EditError, Frame};
+use dpuflow_packet::{parse, DropReason, EditError, Frame, Parsed};
 
 pub use refresh::Refresh;
 
 use crate::affinity::Affinity;
+use crate::flow::{self, Track, POD_ZONE};
 use crate::lookup::{Compiled, LocalNode, PortRole};
 use crate::neighbour::NeighbourView;
 use crate::reason::Reason;
@@ -149,9 +150,33 @@ impl Worker {
         in_port: u16,
         now_ms: u64,
     ) -> Verdict {
+        let parsed = parse(frame.bytes());
+        self.process_parsed(t, frame, parsed, in_port, now_ms)
+    }
+
+    /// Hands `hint` the addresses a first look at this parsed frame's
+    /// connection will read, so that the poll loop can prefetch a whole
+    /// burst's before processing it.
+    #[inline]
+    pub fn prefetch(&self, parsed: &Parsed, hint: impl FnMut(*const u8)) {
+        if let Some(Track::Key(key)) = flow::track(parsed.innermost(), POD_ZONE) {
+            self.owner.table().prefetch(&key, hint);
+        }
+    }
+
+    /// [`Worker::process`] of a frame already parsed (`parsed` is
+    /// `parse(frame.bytes())`, taken for a whole burst first).
+    pub fn process_parsed<F: Frame + ?Sized>(
+        &mut self,
+        t: &Compiled,
+        frame: &mut F,
+        parsed: Result<Parsed, DropReason>,
+        in_port: u16,
+        now_ms: u64,
+    ) -> Verdict {
         self.stats.packets += 1;
         self.became_request = false;
-        let parsed = match parse(frame.bytes()) {
+        let parsed = match parsed {
             Ok(p) => p,
             Err(reason) => {
                 self.stats.malformed(reason);
