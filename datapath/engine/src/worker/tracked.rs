@@ -2,7 +2,7 @@
 //! packet — the decisions that create it: service load balancing (with
 //! hairpin SNAT, or SNAT to our join address for node ports), egress SNAT
 //! to the node IP, routing, and both pods' policies.
-use dpuflow_conntrack::{CreateError, Dir, FlowKey};
+use dpuflow_conntrack::{CreateError, FlowKey};
 use dpuflow_packet::edit::{self, EditError, NatRewrite, Side};
 use dpuflow_packet::{Frame, Headers};
 
@@ -17,6 +17,9 @@ use crate::reason::Reason;
 /// connection of the host (which shares the node IP) cannot own the same
 /// tuple.
 const SNAT_PORTS: std::ops::Range<u16> = 1024..32768;
+/// Payload word 0 bit: the connection is NATed (its keys are not each
+/// other's reverse).
+const PAYLOAD_NAT: u64 = 1;
 /// Ports tried before a SNAT gives up.
 const SNAT_TRIES: u16 = 8;
 /// IP protocols whose "ports" are ICMP echo ids (never rewritten: the id
@@ -41,34 +44,32 @@ impl Worker {
         };
         let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
         let flags = flow::tcp_flags(h);
+        // The packet's own tuple is `key` in either direction; only a NATed
+        // connection (flagged in its payload at creation) reads its keys
+        // back to learn the tuple the packet leaves with.
         let hit = self.owner.lookup(&key).map(|conn| {
             conn.update(len, flags, cx.now);
-            (
-                conn.dir(),
-                conn.forward(),
-                conn.reply(),
-                self.owner.owns(&conn),
-            )
+            let out = if conn.payload()[0] & PAYLOAD_NAT != 0 {
+                flow::target(conn.dir(), &conn.forward(), &conn.reply())
+            } else {
+                key
+            };
+            (out, self.owner.owns(&conn))
         });
-        let (dir, forward, reply_key) = match hit {
-            Some((dir, forward, reply, own)) => {
+        let out = match hit {
+            Some((out, own)) => {
                 self.stats.conn_hits += 1;
                 if !own {
                     self.stats.conn_hits_other_worker += 1;
                 }
-                (dir, forward, reply)
+                out
             }
             None => match self.classify(cx, frame, h, &key, origin) {
-                Ok((fwd, rep)) => (Dir::Forward, fwd, rep),
+                Ok((_, reply)) => reply.reversed(),
                 Err(v) => return v,
             },
         };
-        let out = flow::target(dir, &forward, &reply_key);
-        let packet = if dir == Dir::Forward {
-            forward
-        } else {
-            reply_key
-        };
+        let packet = key;
         let next = decide::next_hop(cx.t, cx.local, out.dst);
         let switched = matches!(origin, Origin::Pod(_))
             && h.dst != cx.local.gateway_mac
@@ -226,7 +227,17 @@ impl Worker {
         let mut attempt = 0;
         loop {
             let reply = out.reversed();
-            match self.owner.create(*key, reply, [0; 4], flags, now) {
+            let payload = [
+                if reply == key.reversed() {
+                    0
+                } else {
+                    PAYLOAD_NAT
+                },
+                0,
+                0,
+                0,
+            ];
+            match self.owner.create(*key, reply, payload, flags, now) {
                 Ok(conn) => {
                     conn.update(len, flags, now);
                     self.stats.conns_created += 1;
