@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use dpuflow_conntrack::{Config as ConntrackConfig, ConfigError, Conntrack};
 use dpuflow_dpdk::{Eal, LcoreError, LcoreJoin, Mempool, Port, PortConfig, PortError, StopFlag};
@@ -42,6 +43,11 @@ pub struct DatapathConfig {
     pub affinity_capacity: u32,
     /// Worker lcores (one poll loop each); empty: every EAL worker lcore.
     pub lcores: Vec<u32>,
+    /// A worker that found nothing in [`crate::poll::IDLE_POLLS`] polls in a
+    /// row sleeps this long before polling again; `None` spins (a DPU
+    /// gives its workers cores of their own). For machines where workers
+    /// share CPUs with the rest (tests, a laptop).
+    pub idle_sleep: Option<Duration>,
 }
 
 impl Default for DatapathConfig {
@@ -51,6 +57,7 @@ impl Default for DatapathConfig {
             conntrack: ConntrackConfig::default(),
             affinity_capacity: 65_536,
             lcores: Vec::new(),
+            idle_sleep: None,
         }
     }
 }
@@ -186,6 +193,7 @@ impl Datapath {
                 counters: Arc::clone(&c),
                 pool: pool.clone(),
                 epoch: neighbours.epoch(),
+                idle_sleep: config.idle_sleep,
             };
             let flag = stop.clone();
             workers.push(eal.launch(*lcore, move || poll.run(&flag))?);

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dpuflow_dpdk::{prefetch0, rdtsc, Burst, Mempool, RxQueue, StopFlag, TxQueue};
 use dpuflow_engine::lookup::Compiled;
@@ -20,6 +20,9 @@ use crate::generation::Reader;
 
 /// Frames per burst.
 pub const BURST: usize = 32;
+/// Empty polls in a row after which a worker may sleep
+/// ([`PollLoop::idle_sleep`]).
+pub const IDLE_POLLS: u32 = 64;
 /// Connections aged per idle iteration.
 const SWEEP_BUDGET: usize = 256;
 
@@ -52,6 +55,8 @@ pub struct PollLoop {
     /// The datapath's clock (shared by every worker and the neighbour
     /// table, so that times compare).
     pub epoch: Instant,
+    /// Sleep after [`IDLE_POLLS`] empty polls; `None` spins.
+    pub idle_sleep: Option<Duration>,
 }
 
 impl PollLoop {
@@ -63,6 +68,7 @@ impl PollLoop {
         let slot_of = slots(&self.ports);
         let epoch = self.epoch;
         let mut busy = 0u64;
+        let mut idle = 0u32;
         while !stop.is_stopped() {
             let now = epoch.elapsed().as_millis() as u64;
             let gen = self.reader.refresh();
@@ -133,7 +139,12 @@ impl PollLoop {
             }
             if received == 0 {
                 self.engine.sweep(now, SWEEP_BUDGET);
+                idle = idle.saturating_add(1);
+                if let Some(pause) = self.idle_sleep.filter(|_| idle >= IDLE_POLLS) {
+                    std::thread::sleep(pause);
+                }
             } else {
+                idle = 0;
                 self.engine.quiesce();
                 busy += rdtsc().wrapping_sub(t0);
                 self.counters.busy_cycles.store(busy, Ordering::Relaxed);

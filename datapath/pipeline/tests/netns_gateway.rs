@@ -27,7 +27,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use dpuflow_datapath::{Datapath, DatapathConfig, DatapathPort};
+use dpuflow_datapath::{Datapath, DatapathPort};
 use dpuflow_dpdk::{Burst, Mempool, MempoolConfig, Port, PortConfig};
 use dpuflow_engine::lookup::PortRole;
 use dpuflow_engine::Reason;
@@ -105,7 +105,7 @@ fn pods_reach_the_outside_through_the_gateway_and_the_outside_reaches_node_ports
             port: af_packet(&eal, 2, &b, 1),
         },
     ];
-    let dp = Datapath::start(&eal, &pool, ports, DatapathConfig::default()).expect("datapath");
+    let dp = Datapath::start(&eal, &pool, ports, common::shared_cpus()).expect("datapath");
 
     let web = ServiceKey::new("default", "web");
     let mut tables = node_tables(gateway(vec![ip(OUTSIDE)], Some(HOST_PF_MAC)));

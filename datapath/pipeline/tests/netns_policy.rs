@@ -21,7 +21,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
 
 use common::*;
-use dpuflow_datapath::{Datapath, DatapathConfig, DatapathPort};
+use dpuflow_datapath::{Datapath, DatapathPort};
 use dpuflow_dpdk::{Mempool, MempoolConfig, Port};
 use dpuflow_engine::lookup::PortRole;
 use dpuflow_engine::Reason;
@@ -109,7 +109,7 @@ fn an_ingress_policy_isolates_a_pod_and_table_updates_change_it_live() {
             port: af_packet(&eal, 1, &b, 1),
         },
     ];
-    let dp = Datapath::start(&eal, &pool, ports, DatapathConfig::default()).expect("datapath");
+    let dp = Datapath::start(&eal, &pool, ports, common::shared_cpus()).expect("datapath");
 
     let open = node_tables(gateway(vec![], None));
     let mut isolated = open.clone();

@@ -28,7 +28,7 @@
 mod common;
 
 use common::*;
-use dpuflow_datapath::{Datapath, DatapathConfig, DatapathPort};
+use dpuflow_datapath::{Datapath, DatapathPort};
 use dpuflow_dpdk::{Mempool, MempoolConfig};
 use dpuflow_engine::lookup::PortRole;
 use dpuflow_engine::{Reason, Stats};
@@ -66,7 +66,7 @@ fn two_workers_serve_the_same_connections_through_the_shared_table() {
             port: af_packet(&eal, 1, &b, 2),
         },
     ];
-    let dp = Datapath::start(&eal, &pool, ports, DatapathConfig::default()).expect("datapath");
+    let dp = Datapath::start(&eal, &pool, ports, common::shared_cpus()).expect("datapath");
     assert_eq!(dp.stats().len(), 2, "one poll loop per worker lcore");
 
     let mut tables = node_tables(gateway(vec![], None));

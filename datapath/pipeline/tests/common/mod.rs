@@ -364,3 +364,13 @@ pub fn report(label: &str, stats: &[Stats]) {
         assert_eq!(s.drops_of(Reason::EditFailed), 0, "worker {w}: {s:?}");
     }
 }
+
+/// The datapath's configuration for these tests: workers share the two
+/// CPUs with the pods' kernel stacks, so an idle worker sleeps instead of
+/// spinning them out.
+pub fn shared_cpus() -> dpuflow_datapath::DatapathConfig {
+    dpuflow_datapath::DatapathConfig {
+        idle_sleep: Some(std::time::Duration::from_micros(50)),
+        ..dpuflow_datapath::DatapathConfig::default()
+    }
+}
