@@ -113,15 +113,20 @@ impl Cluster {
         self.representors.clamp(1, self.local_pods - 1)
     }
 
+    /// The pod interface that carries pod `k`'s address: the first pod on
+    /// `k`'s representor (pods 1..=n are the first on the n shared ones).
+    pub fn port_owner(&self, k: u32) -> u32 {
+        match k {
+            0 => 0,
+            _ => 1 + (k - 1) % self.shared_representors(),
+        }
+    }
+
     /// Representor name of local pod `k` (`pf0vf0` is left to the
     /// management port): pod 0 alone on `pf0vf1`, the others spread
     /// round-robin over the rest.
     pub fn pod_port_name(&self, k: u32) -> String {
-        let rep = match k {
-            0 => 0,
-            _ => 1 + (k - 1) % self.shared_representors(),
-        };
-        format!("pf0vf{}", rep + 1)
+        format!("pf0vf{}", self.port_owner(k) + 1)
     }
 
     /// The datapath's ports by netdev name and role: the uplink, the host
@@ -204,17 +209,20 @@ impl Cluster {
     /// The tables the control plane sends for this cluster.
     pub fn tables(&self) -> Tables {
         let mut t = Tables::default();
+        // More pods than ports: the pods sharing a representor are one pod
+        // interface with all their addresses (a representor carries one
+        // pod; the datapath refuses a second).
         for k in 0..self.local_pods {
             let ip = Self::local_pod_ip(k);
-            t.pods.insert(
-                pod_key(k),
-                LocalPod {
-                    endpoint: EndpointId(k + 1),
-                    port: PortRef::new(self.pod_port_name(k)),
-                    mac: MacAddr::from_ovn_ip(ip),
-                    ips: vec![ip],
-                },
-            );
+            let owner = self.port_owner(k);
+            let pod = t.pods.entry(pod_key(owner)).or_insert_with(|| LocalPod {
+                endpoint: EndpointId(owner + 1),
+                port: PortRef::new(self.pod_port_name(owner)),
+                mac: Self::local_pod_mac(owner),
+                ips: Vec::new(),
+            });
+            pod.ips.push(ip);
+            pod.ips.sort();
         }
         if self.policy_every > 0 {
             // Pod 0 may reach pods anywhere in the cluster on the pods'
@@ -237,7 +245,7 @@ impl Cluster {
             );
             for k in (self.policy_every..self.local_pods).step_by(self.policy_every as usize) {
                 t.policies.insert(
-                    pod_key(k),
+                    pod_key(self.port_owner(k)),
                     Policy {
                         ingress: cluster_udp(),
                         egress: DirectionPolicy::open(),
@@ -455,7 +463,7 @@ mod tests {
                     Kind::LocalPod(k) => {
                         assert_eq!(out, port_of(&c.pod_port_name(k)));
                         assert!(p.tunnel.is_none());
-                        assert_eq!(inner.dst, Cluster::local_pod_mac(k));
+                        assert_eq!(inner.dst, Cluster::local_pod_mac(c.port_owner(k)));
                         assert_eq!(inner.src, Cluster::gateway_mac());
                     }
                     Kind::RemotePod { node } => {
