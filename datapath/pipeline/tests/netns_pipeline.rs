@@ -9,46 +9,26 @@
 //! One `#[test]` in a binary of its own (the EAL starts once per process).
 //! Needs root, iproute2, ethtool and iputils-ping (./scripts/setup.sh).
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+mod common;
 
-use dpuflow_datapath::{Datapath, DatapathConfig, DatapathPort};
-use dpuflow_dpdk::{Eal, EalBuilder, Mempool, MempoolConfig, Port};
+use std::time::Duration;
+
+use common::{assert_intact, eal, ip, payload, prefix, shared_cpus, sock, tcp_transfer};
+use dpuflow_datapath::{Datapath, DatapathPort};
+use dpuflow_dpdk::{Mempool, MempoolConfig, Port};
 use dpuflow_engine::lookup::PortRole;
 use dpuflow_engine::Reason;
 use dpuflow_net::MacAddr;
 use dpuflow_netkit::Pod;
 use dpuflow_tables::{
-    Backend, EndpointId, Gateway, LocalPod, PodKey, PortRef, Prefix, Protocol, Service, ServiceKey,
+    Backend, EndpointId, Gateway, LocalPod, PodKey, PortRef, Protocol, Service, ServiceKey,
     ServicePort, Tables,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().expect("address")
-}
-
-fn prefix(s: &str) -> Prefix {
-    let net: ipnet::IpNet = s.parse().expect("prefix");
-    Prefix::new(net.addr(), net.prefix_len()).expect("prefix")
-}
-
-fn eal() -> Eal {
-    let b = EalBuilder::new("dpuflow-netns-pipeline")
-        .lcores("0-1")
-        .no_pci()
-        .log_level("notice");
-    let b = if std::env::var("DPUFLOW_TEST_HUGEPAGES").is_ok_and(|v| v == "1") {
-        b.in_memory().memory_mb(256)
-    } else {
-        b.no_huge().no_shconf().memory_mb(256)
-    };
-    b.init().expect("EAL init")
-}
-
-fn pod(name: &str, v4: &str, v6: &str) -> Pod {
+/// A pod of this node with both address families.
+fn dual_stack_pod(name: &str, v4: &str, v6: &str) -> Pod {
     Pod::builder(name)
         .mac(MacAddr::from_ovn_ip(ip(v4)))
         .mtu(1400)
@@ -117,83 +97,11 @@ fn tables() -> Tables {
     t
 }
 
-/// `len` bytes that differ at every offset (xorshift64).
-fn payload(len: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// `data` from pod `a` to `dial`, served by a listener of pod `b` on
-/// `listen`; returns what `b` read and the peer it saw.
-fn tcp_transfer(
-    a: &Pod,
-    b: &Pod,
-    listen: SocketAddr,
-    dial: SocketAddr,
-    data: &[u8],
-) -> (Vec<u8>, SocketAddr) {
-    let listener = b
-        .run(move || TcpListener::bind(listen))
-        .expect("enter b")
-        .expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let server = b
-        .spawn(move || -> io::Result<(Vec<u8>, SocketAddr)> {
-            let deadline = Instant::now() + TIMEOUT;
-            let (mut conn, peer) = loop {
-                match listener.accept() {
-                    Ok(c) => break c,
-                    Err(e)
-                        if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline =>
-                    {
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                    Err(e) => return Err(e),
-                }
-            };
-            conn.set_nonblocking(false)?;
-            conn.set_read_timeout(Some(TIMEOUT))?;
-            let mut got = Vec::new();
-            conn.read_to_end(&mut got)?;
-            Ok((got, peer))
-        })
-        .expect("server");
-    let sent = data.to_vec();
-    a.run(move || -> io::Result<()> {
-        let mut conn = TcpStream::connect_timeout(&dial, TIMEOUT)?;
-        conn.set_write_timeout(Some(TIMEOUT))?;
-        conn.write_all(&sent)?;
-        conn.shutdown(Shutdown::Write)
-    })
-    .expect("enter a")
-    .unwrap_or_else(|e| panic!("sending to {dial}: {e}"));
-    server
-        .join()
-        .expect("server thread")
-        .unwrap_or_else(|e| panic!("serving {listen}: {e}"))
-}
-
-/// Workers share the two CPUs with the pods' kernel stacks: an idle one
-/// sleeps instead of spinning them out.
-fn shared_cpus() -> DatapathConfig {
-    DatapathConfig {
-        idle_sleep: Some(Duration::from_micros(50)),
-        ..DatapathConfig::default()
-    }
-}
-
 #[test]
 fn pods_talk_through_the_pipeline_directly_and_through_a_cluster_ip() {
-    let a = pod("pod-a", "10.244.2.5", "fd00:10:244:2::5");
-    let b = pod("pod-b", "10.244.2.6", "fd00:10:244:2::6");
-    let eal = eal();
+    let a = dual_stack_pod("pod-a", "10.244.2.5", "fd00:10:244:2::5");
+    let b = dual_stack_pod("pod-b", "10.244.2.6", "fd00:10:244:2::6");
+    let eal = eal("dpuflow-netns-pipeline", "0-1");
     let pool_config = MempoolConfig {
         size: 4095,
         ..MempoolConfig::default()
@@ -245,36 +153,26 @@ fn pods_talk_through_the_pipeline_directly_and_through_a_cluster_ip() {
     }
 
     let data = payload(1 << 20);
-    let (got, peer) = tcp_transfer(
+    let direct = tcp_transfer(
         &a,
         &b,
-        "10.244.2.6:8080".parse().unwrap(),
-        "10.244.2.6:8080".parse().unwrap(),
+        sock("10.244.2.6:8080"),
+        sock("10.244.2.6:8080"),
         &data,
     );
-    assert!(
-        got == data,
-        "direct TCP: {} of {} bytes, or others",
-        got.len(),
-        data.len()
-    );
-    assert_eq!(peer.ip(), ip("10.244.2.5"));
+    assert_intact("direct TCP", &direct, &data);
+    assert_eq!(direct.server_saw.ip(), ip("10.244.2.5"));
 
-    let (got, peer) = tcp_transfer(
+    let via_vip = tcp_transfer(
         &a,
         &b,
-        "10.244.2.6:8080".parse().unwrap(),
-        "10.96.0.10:80".parse().unwrap(),
+        sock("10.244.2.6:8080"),
+        sock("10.96.0.10:80"),
         &data,
     );
-    assert!(
-        got == data,
-        "ClusterIP TCP: {} of {} bytes, or others",
-        got.len(),
-        data.len()
-    );
+    assert_intact("ClusterIP TCP", &via_vip, &data);
     assert_eq!(
-        peer.ip(),
+        via_vip.server_saw.ip(),
         ip("10.244.2.5"),
         "the endpoint sees the client's own address"
     );
