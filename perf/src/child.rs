@@ -25,3 +25,24 @@ pub fn spawn(mut cmd: Command) -> Result<Child, Error> {
     let _ = std::fs::write(format!("/proc/{}/autogroup", child.id()), "-10");
     Ok(child)
 }
+
+/// Runs a dpuflow measuring child to its end and returns the line it
+/// reports its result on (`WORKER …`); a failed child or a missing line is
+/// an error carrying what the child printed.
+pub fn worker_result(cmd: Command) -> Result<String, Error> {
+    let out = spawn(cmd)?.wait_with_output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "dpuflow worker failed: {}\n{}{}",
+            out.status,
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    text.lines()
+        .find(|l| l.starts_with("WORKER "))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("worker printed no result:\n{text}").into())
+}

@@ -512,22 +512,8 @@ fn run_ours(pcap: &Path, seconds: f64, c: &Cluster) -> Result<OursRun, Error> {
         cmd.arg(flag).arg(v.to_string());
     }
     cmd.arg("--frame").arg(c.frame.to_string());
-    let out = child::spawn(cmd)?.wait_with_output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "dpuflow worker failed: {}\n{}{}",
-            out.status,
-            text,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("WORKER "))
-        .ok_or_else(|| format!("worker printed no result:\n{text}"))?;
-    OursRun::parse(line)
+    let line = child::worker_result(cmd)?;
+    OursRun::parse(&line)
 }
 
 /// Counters at one instant.

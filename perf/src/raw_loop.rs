@@ -149,21 +149,7 @@ fn run_ours(pcap: &std::path::Path, seconds: f64) -> Result<Sample, Error> {
         .arg(pcap)
         .arg("--seconds")
         .arg(seconds.to_string());
-    let out = child::spawn(cmd)?.wait_with_output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "dpuflow worker failed: {}\n{}{}",
-            out.status,
-            text,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("WORKER "))
-        .ok_or_else(|| format!("worker printed no result:\n{text}"))?;
+    let line = child::worker_result(cmd)?;
     let field = |name: &str| -> Option<f64> {
         line.split_whitespace()
             .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
