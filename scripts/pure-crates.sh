@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PURE=(dpuflow-net dpuflow-packet dpuflow-conntrack dpuflow-flow dpuflow-tables dpuflow-engine dpuflow-control)
+PURE=(dpuflow-net dpuflow-packet dpuflow-conntrack dpuflow-flow dpuflow-tables dpuflow-engine dpuflow-offload dpuflow-control)
 FORBIDDEN='^(dpuflow-sys|dpuflow-dpdk|dpuflow-flow-rte|dpuflow-flow-doca|dpuflow-datapath|bindgen|clang-sys|pkg-config) '
 
 status=0

@@ -186,6 +186,9 @@ pub struct ConnView {
     pub created: u64,
     /// Time of the latest packet (caller's milliseconds).
     pub last_seen: u64,
+    /// Directions (forward then reply) handed to the offload manager
+    /// ([`Conn::claim_offload`]).
+    pub offload_claimed: [bool; 2],
 }
 
 impl ConnView {
@@ -262,6 +265,9 @@ const REC_CODE: u64 = 7;
 const REC_FINS_SHIFT: u32 = 3;
 const REC_LIVE: u64 = 1 << 8;
 const REC_KILLED: u64 = 1 << 9;
+/// Bits 10 (forward) and 11 (reply): the direction was handed to the
+/// offload manager. Zero in a new record's state word.
+const REC_OFFLOAD_SHIFT: u32 = 10;
 const REC_GEN_SHIFT: u32 = 32;
 
 fn rec_gen(s: u64) -> u32 {
@@ -278,6 +284,10 @@ fn rec_state(s: u64) -> (ConnState, Fins) {
 
 fn rec_with_state(s: u64, state: ConnState, fins: Fins) -> u64 {
     (s & !(REC_CODE | 3 << REC_FINS_SHIFT)) | state.code() | u64::from(fins) << REC_FINS_SHIFT
+}
+
+fn rec_offload_bit(dir: Dir) -> u64 {
+    1 << (REC_OFFLOAD_SHIFT + dir.index() as u32)
 }
 
 fn rec_usable(s: u64) -> bool {
@@ -522,6 +532,60 @@ impl Conntrack {
         killed
     }
 
+    /// A snapshot of the connection `id` names, if it is still live.
+    pub fn view(&self, id: ConnId) -> Option<ConnView> {
+        self.snapshot(id.index as usize)
+            .filter(|v| v.id.gen == id.gen)
+    }
+
+    /// Adds traffic counted elsewhere (a hardware rule's counters) to
+    /// connection `id`'s direction `dir`, seen at `now`, so that its idle
+    /// timer sees offloaded packets. Returns false when `id` no longer names
+    /// a live connection. Should the record be recycled between the check
+    /// and the adds, its next occupant gets one fold's worth of counts and
+    /// a fresher idle time: harmless, and the offload manager removes the
+    /// rules of connections that are gone.
+    pub fn credit(&self, id: ConnId, dir: Dir, packets: u64, bytes: u64, now: u64) -> bool {
+        let Some(rec) = self.records.get(id.index as usize) else {
+            return false;
+        };
+        let s = rec.state.load(Ordering::Acquire);
+        if rec_gen(s) != id.gen || !rec_usable(s) {
+            return false;
+        }
+        rec.packets[dir.index()].fetch_add(packets, Ordering::Relaxed);
+        rec.bytes[dir.index()].fetch_add(bytes, Ordering::Relaxed);
+        if packets > 0 {
+            rec.last_seen.fetch_max(now, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// Takes back direction `dir` of connection `id` from the offload
+    /// manager (its request could not be handed over, or its rule was
+    /// removed while the connection lives on), so that a later packet asks
+    /// again. Returns false when `id` is gone or the direction was not
+    /// claimed.
+    pub fn release_offload(&self, id: ConnId, dir: Dir) -> bool {
+        let Some(rec) = self.records.get(id.index as usize) else {
+            return false;
+        };
+        let bit = rec_offload_bit(dir);
+        let mut s = rec.state.load(Ordering::Relaxed);
+        loop {
+            if rec_gen(s) != id.gen || s & bit == 0 {
+                return false;
+            }
+            match rec
+                .state
+                .compare_exchange_weak(s, s & !bit, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => s = now,
+            }
+        }
+    }
+
     /// Hands `hint` the addresses of the index lines a lookup of `key`
     /// reads first (its candidate buckets), so that a worker can prefetch
     /// them for a whole burst and overlap the misses; the table is not
@@ -600,6 +664,7 @@ impl Conntrack {
             bytes,
             created,
             last_seen,
+            offload_claimed: [Dir::Forward, Dir::Reply].map(|d| s2 & rec_offload_bit(d) != 0),
         })
     }
 
@@ -1194,6 +1259,21 @@ impl Conn<'_> {
         }
     }
 
+    /// Claims this handle's direction for the offload manager: true once,
+    /// for the first caller, while the connection lives; a plain load when
+    /// it is already claimed (every packet of an offered direction).
+    #[inline]
+    pub fn claim_offload(&self) -> bool {
+        let rec = self.rec();
+        let bit = rec_offload_bit(self.dir);
+        let s = rec.state.load(Ordering::Relaxed);
+        if s & bit != 0 || !rec_usable(s) {
+            return false;
+        }
+        let before = rec.state.fetch_or(bit, Ordering::Relaxed);
+        before & bit == 0 && rec_usable(before)
+    }
+
     /// Kills the connection (see [`Conntrack::kill`]).
     pub fn kill(&self) -> bool {
         self.ct.kill(self.id())
@@ -1678,5 +1758,72 @@ mod tests {
         let k = key(6, 1).pack();
         let (ha, hb) = (a.hash(&k), b.hash(&k));
         assert_ne!((ha.buckets, ha.tag), (hb.buckets, hb.tag));
+    }
+
+    #[test]
+    fn each_direction_is_claimed_for_offload_once_until_released() {
+        let (ct, mut owners) = table(64, 1);
+        let k = key(6, 1000);
+        let id = owners[0]
+            .create(k, dnat_reply(k), [0; 4], SYN, 1)
+            .unwrap()
+            .id();
+        let fwd = owners[0].lookup(&k).unwrap();
+        assert!(fwd.claim_offload());
+        assert!(
+            !fwd.claim_offload(),
+            "a claimed direction is not claimed twice"
+        );
+        let rep = owners[0].lookup(&dnat_reply(k)).unwrap();
+        assert!(rep.claim_offload(), "the reply direction is its own claim");
+        assert_eq!(ct.view(id).unwrap().offload_claimed, [true, true]);
+        assert!(ct.release_offload(id, Dir::Forward));
+        assert!(!ct.release_offload(id, Dir::Forward));
+        assert_eq!(ct.view(id).unwrap().offload_claimed, [false, true]);
+        assert!(owners[0].lookup(&k).unwrap().claim_offload());
+        // Packets still move the state machine with the bits set.
+        assert_eq!(
+            owners[0]
+                .lookup(&dnat_reply(k))
+                .unwrap()
+                .update(60, SYN | ACK, 2),
+            ConnState::SynRecv
+        );
+        assert_eq!(ct.view(id).unwrap().offload_claimed, [true, true]);
+    }
+
+    #[test]
+    fn credit_counts_offloaded_traffic_and_keeps_the_connection_fresh() {
+        let (ct, mut owners) = table(64, 1);
+        let k = key(17, 53);
+        let id = owners[0]
+            .create(k, k.reversed(), [0; 4], 0, 10)
+            .unwrap()
+            .id();
+        assert!(ct.credit(id, Dir::Reply, 5, 500, 9_000));
+        let v = ct.view(id).unwrap();
+        assert_eq!((v.packets, v.bytes, v.last_seen), ([0, 5], [0, 500], 9_000));
+        // No packets: no fresher idle time; an older time never goes back.
+        assert!(ct.credit(id, Dir::Reply, 0, 0, 20_000));
+        assert!(ct.credit(id, Dir::Forward, 1, 60, 5_000));
+        assert_eq!(ct.view(id).unwrap().last_seen, 9_000);
+        assert!(ct.kill(id));
+        assert!(!ct.credit(id, Dir::Reply, 1, 1, 30_000));
+        assert!(ct.view(id).is_none());
+        // Swept and reused: the old id names nothing.
+        owners[0].sweep(40_000, 64);
+        owners[0].quiesce();
+        owners[0].sweep(40_000, 64);
+        let k2 = key(17, 54);
+        let new = owners[0]
+            .create(k2, k2.reversed(), [0; 4], 0, 50_000)
+            .unwrap()
+            .id();
+        if new.index == id.index {
+            assert_ne!(new.gen, id.gen);
+        }
+        assert!(ct.view(id).is_none());
+        assert!(!ct.credit(id, Dir::Forward, 1, 1, 60_000));
+        assert_eq!(ct.view(new).unwrap().packets, [0, 0]);
     }
 }

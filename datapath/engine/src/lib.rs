@@ -11,6 +11,7 @@
 pub mod flow;
 pub mod lookup;
 pub mod neighbour;
+pub mod offload;
 pub mod reason;
 pub mod stats;
 pub mod worker;

@@ -1,0 +1,1 @@
+//! A frame as the emulated NIC sees it.

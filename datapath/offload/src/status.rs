@@ -1,0 +1,1 @@
+//! Offload state per connection, counters per reason.
