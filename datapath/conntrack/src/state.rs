@@ -231,6 +231,30 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// How long a connection of IP protocol `proto` in `state` may idle:
+    /// what the sweep applies, for whoever mirrors it elsewhere (the
+    /// offload manager ages hardware rules by it).
+    pub fn idle(&self, proto: u8, state: ConnState) -> Duration {
+        match proto {
+            proto::TCP => match state {
+                ConnState::SynSent => self.tcp_syn_sent,
+                ConnState::SynRecv => self.tcp_syn_recv,
+                ConnState::Established => self.tcp_established,
+                ConnState::FinWait => self.tcp_fin_wait,
+                ConnState::TimeWait => self.tcp_time_wait,
+                ConnState::Closed | ConnState::Unreplied | ConnState::Replied => self.tcp_closed,
+            },
+            proto::UDP => match state {
+                ConnState::Replied => self.udp_replied,
+                _ => self.udp_unreplied,
+            },
+            proto::ICMP | proto::ICMPV6 => self.icmp,
+            _ => self.other,
+        }
+    }
+}
+
 /// [`Timeouts`] in milliseconds, indexed for the sweep.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TimeoutsMs {
@@ -443,6 +467,16 @@ mod tests {
         assert_eq!(ms.get(proto::ICMP, Replied), 9);
         assert_eq!(ms.get(proto::ICMPV6, Unreplied), 9);
         assert_eq!(ms.get(47, Replied), 10);
+        // The public accessor agrees with the sweep's table everywhere.
+        for p in [TCP, proto::UDP, proto::ICMP, proto::ICMPV6, 47] {
+            for s in ConnState::ALL {
+                assert_eq!(
+                    t.idle(p, s).as_millis(),
+                    u128::from(ms.get(p, s)),
+                    "{p} {s}"
+                );
+            }
+        }
     }
 
     #[test]
