@@ -337,6 +337,9 @@ pub struct IcmpMatch {
     pub icmp_type: Option<Masked<u8>>,
     /// Message code.
     pub code: Option<Masked<u8>>,
+    /// Echo identifier (bytes 4..6 of the ICMP header, host order; only
+    /// meaningful for echo request/reply, which conntrack keys on it).
+    pub ident: Option<Masked<u16>>,
 }
 
 impl IcmpMatch {
@@ -349,6 +352,8 @@ impl IcmpMatch {
         icmp_type, icmp_type_masked: u8;
         /// Code.
         code, code_masked: u8;
+        /// Echo identifier.
+        ident, ident_masked: u16;
     }
 }
 
@@ -672,7 +677,7 @@ impl Item {
             }
             Item::Tcp(m) => some(&m.src_port) || some(&m.dst_port) || some(&m.flags),
             Item::Udp(m) => some(&m.src_port) || some(&m.dst_port),
-            Item::Icmp(m) => some(&m.icmp_type) || some(&m.code),
+            Item::Icmp(m) => some(&m.icmp_type) || some(&m.code) || some(&m.ident),
             Item::Icmp6(m) => some(&m.icmp_type) || some(&m.code),
             Item::Geneve(m) => some(&m.vni) || some(&m.protocol),
             Item::Vxlan(m) => some(&m.vni),

@@ -271,6 +271,7 @@ fn l4_item(v6: bool) -> impl Strategy<Value = Item> {
             Item::Icmp(IcmpMatch {
                 icmp_type: t,
                 code: c,
+                ident: None,
             })
         }
     });
