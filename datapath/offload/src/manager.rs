@@ -3,16 +3,16 @@
 //!
 //! One thread owns a [`Manager`] and calls [`Manager::poll`] in a loop (it
 //! never blocks). A poll
-//! 1. takes up to [`ManagerConfig::batch`] requests from the channel and
-//!    turns each into a rule ([`rule_for`]), or records why not;
-//! 2. inserts those rules, and the retries now due, with one
-//!    [`OffloadBackend::insert_batch`]: installed, retried with exponential
-//!    backoff (retryable refusals, up to [`ManagerConfig::max_attempts`]),
-//!    or refused with the backend's reason;
-//! 3. every [`ManagerConfig::fold_interval`]: credits each rule's new hits
+//! 1. every [`ManagerConfig::fold_interval`]: credits each rule's new hits
 //!    to its connection (so idle timers see offloaded traffic), removes the
 //!    rules of connections that are gone, ends connections whose rules aged
-//!    out, and retries removes the backend refused.
+//!    out, and retries removes the backend refused;
+//! 2. takes up to [`ManagerConfig::batch`] requests from the channel and
+//!    turns each into a rule ([`rule_for`]), or records why not;
+//! 3. inserts those rules, and the retries now due, with one
+//!    [`OffloadBackend::insert_batch`]: installed, retried with exponential
+//!    backoff (retryable refusals, up to [`ManagerConfig::max_attempts`]),
+//!    or refused with the backend's reason.
 //!
 //! The manager's books hold every handle the backend gave it until the
 //! backend confirms the rule is gone, so no rule is leaked: a rule whose
@@ -259,13 +259,15 @@ impl<B: OffloadBackend> Manager<B> {
     /// the connection table's clock (credited traffic is seen then).
     pub fn poll(&mut self, now: Instant, now_ms: u64) -> PollStats {
         let mut stats = PollStats::default();
-        self.take_requests(&mut stats);
-        self.take_due_retries(now, &mut stats);
-        self.insert_batch(now, &mut stats);
+        // Folding first: rules of gone connections make room for this
+        // poll's inserts.
         if self.next_fold.is_none_or(|at| now >= at) {
             self.fold(now_ms, &mut stats);
             self.next_fold = Some(now + self.config.fold_interval);
         }
+        self.take_requests(&mut stats);
+        self.take_due_retries(now, &mut stats);
+        self.insert_batch(now, &mut stats);
         stats
     }
 
