@@ -24,4 +24,6 @@ pub mod manager;
 pub mod rules;
 pub mod status;
 
+pub use manager::{Manager, ManagerConfig, PollStats};
 pub use rules::{rule_for, NotEligible, RuleSettings};
+pub use status::{ConnOffload, Counters, CountersSnapshot, DirOffload, Status};

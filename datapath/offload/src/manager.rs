@@ -43,7 +43,7 @@ const MAX_AGE_SECS: u64 = 0xff_ffff;
 pub struct ManagerConfig {
     /// What rules depend on beyond the treatment.
     pub rules: RuleSettings,
-    /// Most requests taken, and most rules inserted, per poll.
+    /// Most requests taken, and most rules inserted, per poll (at least 1).
     pub batch: usize,
     /// Delay before the first retry of a retryable refusal; each further
     /// retry waits twice as long as the one before.
@@ -272,7 +272,7 @@ impl<B: OffloadBackend> Manager<B> {
     }
 
     fn take_requests(&mut self, stats: &mut PollStats) {
-        while self.batch.len() < self.config.batch {
+        while self.batch.len() < self.config.batch.max(1) {
             let Ok(Request::Offload(t)) = self.rx.try_recv() else {
                 break;
             };
@@ -332,7 +332,7 @@ impl<B: OffloadBackend> Manager<B> {
 
     fn take_due_retries(&mut self, now: Instant, stats: &mut PollStats) {
         let mut i = 0;
-        while i < self.retry.len() && self.batch.len() < self.config.batch {
+        while i < self.retry.len() && self.batch.len() < self.config.batch.max(1) {
             if self.retry[i].0 > now {
                 i += 1;
                 continue;

@@ -350,6 +350,10 @@ impl Rig {
     /// With the emulated NIC's table made by `table` (for a size limit;
     /// the datapath's root rule takes one entry).
     fn with_table(table: impl FnOnce(Direction) -> SoftwareTable) -> Self {
+        Self::build(table, config())
+    }
+
+    fn build(table: impl FnOnce(Direction) -> SoftwareTable, config: ManagerConfig) -> Self {
         let (ct, mut owners) = Conntrack::new(
             Config {
                 capacity: 256,
@@ -375,7 +379,7 @@ impl Rig {
             )
             .expect("root rule");
         let backend = Faulty::new(table, Rc::clone(&clock));
-        let m = Manager::new(backend, Arc::clone(&ct), rx, config());
+        let m = Manager::new(backend, Arc::clone(&ct), rx, config);
         Rig {
             ct,
             owner,
@@ -793,6 +797,25 @@ fn a_request_for_a_gone_connection_is_stale_and_a_repeated_one_a_duplicate() {
     assert_eq!(rig.dir(live.id, Dir::Reply), DirOffload::Waiting);
     rig.check_books();
     assert_eq!(rig.shutdown_clean(), 1);
+}
+
+#[test]
+fn a_poll_takes_one_batch_of_requests_and_leaves_the_rest_queued() {
+    let mut rig = Rig::build(
+        SoftwareTable::new,
+        ManagerConfig {
+            batch: 4,
+            ..config()
+        },
+    );
+    let conns: Vec<TestConn> = (1..=3).map(|i| rig.conn(i)).collect();
+    conns.iter().for_each(|c| rig.ask_both(c));
+    let s = rig.poll_at(0);
+    assert_eq!((s.requests, s.installed), (4, 4));
+    let s = rig.poll_at(1);
+    assert_eq!((s.requests, s.installed), (2, 2));
+    assert!(rig.poll_at(2).is_idle());
+    assert_eq!(rig.shutdown_clean(), 6);
 }
 
 #[test]
