@@ -157,11 +157,19 @@ pub trait OffloadBackend {
         out.clear();
         out.extend(rules.iter().map(|r| self.insert(r)));
         if let Err(e) = self.commit() {
-            // Which queued rule failed is unknown here: a backend that can
-            // tell overrides this method.
-            for r in out.iter_mut().filter(|r| r.is_ok()) {
-                *r = Err(e.clone());
+            // Which queued rule failed is unknown here (a backend that can
+            // tell overrides this method): each rule that got a handle is
+            // taken back and reported failed; one that cannot be taken back
+            // keeps its handle, so the caller still owns it — never a rule
+            // installed without a handle anyone holds.
+            for r in out.iter_mut() {
+                if let Ok(h) = r {
+                    if self.remove(*h).is_ok() {
+                        *r = Err(e.clone());
+                    }
+                }
             }
+            let _ = self.commit();
         }
     }
 

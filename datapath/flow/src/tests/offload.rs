@@ -113,3 +113,72 @@ fn batch_results_in_order() {
     );
     assert_eq!(nic.len(), 2);
 }
+
+/// A backend whose commit fails once, wrapping the software table; one
+/// chosen handle cannot be removed.
+struct FailingCommit {
+    nic: SoftwareTable,
+    fail_commit: bool,
+    stuck: Option<crate::RuleId>,
+}
+
+impl OffloadBackend for FailingCommit {
+    type Handle = crate::RuleId;
+    fn name(&self) -> &'static str {
+        "failing-commit"
+    }
+    fn insert(&mut self, rule: &Rule) -> Result<Self::Handle, crate::OffloadError> {
+        let h = self.nic.insert(rule.clone())?;
+        if self.stuck.is_none() {
+            self.stuck = Some(h);
+        }
+        Ok(h)
+    }
+    fn remove(&mut self, h: Self::Handle) -> Result<(), crate::OffloadError> {
+        if Some(h) == self.stuck {
+            return Err(crate::OffloadError::new(
+                OffloadErrorKind::Transient,
+                "busy",
+            ));
+        }
+        OffloadBackend::remove(&mut self.nic, h)
+    }
+    fn commit(&mut self) -> Result<(), crate::OffloadError> {
+        if std::mem::take(&mut self.fail_commit) {
+            return Err(crate::OffloadError::new(
+                OffloadErrorKind::Transient,
+                "timeout",
+            ));
+        }
+        Ok(())
+    }
+    fn query(&self, h: Self::Handle) -> Result<crate::RuleStats, crate::OffloadError> {
+        self.nic.query(h)
+    }
+    fn aged(&mut self, out: &mut Vec<Self::Handle>) -> Result<(), crate::OffloadError> {
+        self.nic.aged(out)
+    }
+    fn capacity(&self) -> crate::Capacity {
+        OffloadBackend::capacity(&self.nic)
+    }
+}
+
+#[test]
+fn a_failed_batch_commit_leaves_no_rule_without_a_handle() {
+    let mut b = FailingCommit {
+        nic: SoftwareTable::new(Direction::Ingress),
+        fail_commit: true,
+        stuck: None,
+    };
+    let mut out = Vec::new();
+    b.insert_batch(&[to(A), to(B)], &mut out);
+    // The first rule could not be taken back: its handle is still ours;
+    // the second was removed and reported with the commit's error.
+    assert!(out[0].is_ok(), "{out:?}");
+    assert_eq!(
+        out[1].as_ref().unwrap_err().kind,
+        OffloadErrorKind::Transient
+    );
+    let held = out.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(b.nic.len(), held, "every installed rule has a handle");
+}
