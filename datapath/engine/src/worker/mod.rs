@@ -16,6 +16,7 @@
 //! leave through the gateway.
 
 mod egress;
+mod offload;
 mod pod;
 mod refresh;
 mod related;
@@ -34,6 +35,7 @@ use crate::affinity::Affinity;
 use crate::flow::{self, Track, POD_ZONE};
 use crate::lookup::{Compiled, LocalNode, PortRole};
 use crate::neighbour::NeighbourView;
+use crate::offload::OffloadSink;
 use crate::reason::Reason;
 use crate::stats::Stats;
 
@@ -82,6 +84,9 @@ pub struct Worker {
     /// The current frame became an ARP/ND request (counted as such, not
     /// as forwarded: the packet it was is counted as dropped).
     became_request: bool,
+    /// The offload manager's sink and the current packet's treatment;
+    /// `None`: nothing is recorded.
+    offload: Option<offload::Recorder>,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -111,8 +116,17 @@ impl Worker {
             uplink_mac,
             refreshes: refresh::Refreshes::default(),
             became_request: false,
+            offload: None,
             stats: Stats::default(),
         }
+    }
+
+    /// Hands each connection direction, once the sink's trigger finds it
+    /// ripe, to the offload manager through `sink`, with the treatment
+    /// the packet that found it so got; once per direction (a refused
+    /// offer is asked again by a later packet). `None` stops recording.
+    pub fn set_offload(&mut self, sink: Option<OffloadSink>) {
+        self.offload = sink.map(offload::Recorder::new);
     }
 
     /// The connection table.
@@ -176,6 +190,9 @@ impl Worker {
     ) -> Verdict {
         self.stats.packets += 1;
         self.became_request = false;
+        if let Some(r) = &mut self.offload {
+            r.reset();
+        }
         let parsed = match parsed {
             Ok(p) => p,
             Err(reason) => {
