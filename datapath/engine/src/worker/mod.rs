@@ -14,6 +14,10 @@
 //! policy, then the connection → [`egress`]: deliver to a local pod,
 //! encapsulate towards another node exactly as OVN interconnect does, or
 //! leave through the gateway.
+//!
+//! A worker given an [`OffloadSink`] records, stage by stage, what it did
+//! to each tracked packet, and hands a connection's direction to the
+//! offload manager once (see [`crate::offload`]).
 
 mod egress;
 mod offload;

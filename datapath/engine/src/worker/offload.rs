@@ -1,12 +1,16 @@
 //! Recording what the pipeline does to a tracked packet, and handing its
 //! connection's direction to the offload manager once it is ripe.
 //!
-//! Only a worker with a sink records: every recording point is one
-//! predictable branch on [`Worker::offload`] without one. The stages note
-//! what only they know (the tunnel or VLAN taken off on ingress, the MACs,
-//! encapsulation and tag the exits write); [`Worker::hand_over`] adds what
+//! Only a worker with a sink records: without one, every recording point
+//! is one predictable branch on `Worker::offload`. The stages note what
+//! only they know (the tunnel or VLAN taken off on ingress, the hop, the
+//! MACs, encapsulation and tag the exits write); `hand_over` adds what
 //! `tracked` knows (the connection, the tuple and TTL as the packet
 //! arrived, its NAT, the ports) once the packet has left.
+//!
+//! The direction is claimed when the packet finds (or creates) its
+//! connection ripe, since only then is the connection handle at hand; a
+//! packet that then does not leave as itself gives it back.
 
 use std::net::{IpAddr, Ipv4Addr};
 
