@@ -563,6 +563,8 @@ fn add_stats(into: &mut Stats, s: &Stats) {
     into.answered += s.answered;
     into.conn_hits += s.conn_hits;
     into.conns_created += s.conns_created;
+    into.offload_requests += s.offload_requests;
+    into.offload_dropped += s.offload_dropped;
     for (a, b) in into.drops.iter_mut().zip(s.drops) {
         *a += b;
     }

@@ -65,7 +65,9 @@ pub struct Treatment {
     pub dir: Dir,
     /// The port it came in on.
     pub in_port: u16,
-    /// The VLAN tag it arrived with (the node network's; popped).
+    /// The VLAN tag it arrived with (the node network's; popped): on a
+    /// packet to the node IP, or the outer tag of a tunnelled packet,
+    /// which decapsulation removes with the rest of the outer frame.
     pub vlan_in: Option<Vlan>,
     /// The tunnel it arrived in (decapsulated).
     pub tunnel_in: Option<TunnelIn>,

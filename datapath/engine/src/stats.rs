@@ -33,6 +33,12 @@ pub struct Stats {
     /// This worker's connections ended (idle past their timeout, or
     /// killed by a table change) and their records reused.
     pub conns_ended: u64,
+    /// Connection directions handed to the offload manager (each with the
+    /// treatment its packet got).
+    pub offload_requests: u64,
+    /// Offload requests the manager's full channel refused (the direction
+    /// is asked for again by a later packet).
+    pub offload_dropped: u64,
 }
 
 impl Default for Stats {
@@ -48,6 +54,8 @@ impl Default for Stats {
             conn_hits_other_worker: 0,
             conns_created: 0,
             conns_ended: 0,
+            offload_requests: 0,
+            offload_dropped: 0,
         }
     }
 }

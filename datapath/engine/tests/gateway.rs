@@ -10,42 +10,7 @@ use common::*;
 use dpuflow_engine::{Reason, Verdict};
 use dpuflow_net::MacAddr;
 use dpuflow_packet::{Frame, VecFrame};
-use dpuflow_tables::{Backend, Tables};
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
-
-const NEXT_HOP_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xfe]);
-const CLIENT: [u8; 4] = [198, 51, 100, 7];
-const NODE_IP: [u8; 4] = [172, 31, 0, 12];
-
-fn tcp(
-    src_mac: MacAddr,
-    dst_mac: MacAddr,
-    vlan: Option<u16>,
-    src: [u8; 4],
-    dst: [u8; 4],
-    ttl: u8,
-    sport: u16,
-    dport: u16,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let eth = PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
-    match vlan {
-        Some(v) => eth
-            .single_vlan(etherparse::VlanId::try_new(v).unwrap())
-            .ipv4(src, dst, ttl)
-            .tcp(sport, dport, 7, 1024)
-            .syn()
-            .write(&mut out, b"gw")
-            .unwrap(),
-        None => eth
-            .ipv4(src, dst, ttl)
-            .tcp(sport, dport, 7, 1024)
-            .syn()
-            .write(&mut out, b"gw")
-            .unwrap(),
-    }
-    out
-}
 
 fn pod_a() -> MacAddr {
     MacAddr::from_ovn_ip(ip("10.244.2.5"))
@@ -57,25 +22,6 @@ fn pod_b() -> MacAddr {
 
 fn gw() -> MacAddr {
     MacAddr::from_ovn_ip(ip("10.244.2.1"))
-}
-
-fn run(r: &mut Rig, bytes: &[u8], port: u16) -> (Verdict, Vec<u8>) {
-    let mut f = VecFrame::new(bytes);
-    let v = r.w.process(&r.t, &mut f, port, 1);
-    (v, f.bytes().to_vec())
-}
-
-fn tcp_ports(frame: &[u8]) -> (u16, u16) {
-    match SlicedPacket::from_ethernet(frame).unwrap().transport {
-        Some(TransportSlice::Tcp(t)) => (t.source_port(), t.destination_port()),
-        other => panic!("not TCP: {other:?}"),
-    }
-}
-
-fn gateway_rig(t: Tables) -> Rig {
-    let r = rig(t);
-    r.n.set(ip("172.31.0.254"), NEXT_HOP_MAC);
-    r
 }
 
 #[test]
@@ -182,18 +128,6 @@ fn an_unresolved_next_hop_is_asked_for_from_the_node_ip() {
     assert_eq!(&out[28..32], &NODE_IP, "sender IP");
     assert_eq!(&out[38..42], &[172, 31, 0, 254], "target IP");
     assert_eq!(r.w.stats.drops_of(Reason::NeighbourUnresolved), 1);
-}
-
-fn local_endpoint_only(external_local: bool) -> Tables {
-    let mut t = tables();
-    let svc = t.services.values_mut().next().unwrap();
-    svc.ports[0].backends = vec![Backend {
-        ip: ip("10.244.2.6"),
-        port: 8080,
-    }];
-    svc.ports[0].local_backends = svc.ports[0].backends.clone();
-    svc.external_local = external_local;
-    t
 }
 
 #[test]

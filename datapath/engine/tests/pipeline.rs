@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use common::*;
 use dpuflow_engine::{Reason, Verdict};
@@ -15,106 +15,6 @@ use dpuflow_tables::{
     AllowRule, DirectionPolicy, Peers, PodKey, Policy, PortRange, Ports, Protocol,
 };
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
-
-const POD_A: &str = "10.244.2.5";
-const POD_B: &str = "10.244.2.6";
-const REMOTE_POD: &str = "10.244.3.7";
-
-fn v4(s: &str) -> Ipv4Addr {
-    s.parse().unwrap()
-}
-
-fn v6(s: &str) -> Ipv6Addr {
-    s.parse().unwrap()
-}
-
-fn mac(s: &str) -> MacAddr {
-    MacAddr::from_ovn_ip(ip(s))
-}
-
-fn gw_mac() -> MacAddr {
-    mac("10.244.2.1")
-}
-
-fn tcp4(
-    src_mac: MacAddr,
-    dst_mac: MacAddr,
-    src: &str,
-    dst: &str,
-    ttl: u8,
-    sport: u16,
-    dport: u16,
-    syn: bool,
-    payload: &[u8],
-) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2(src_mac.0, dst_mac.0).ipv4(
-        v4(src).octets(),
-        v4(dst).octets(),
-        ttl,
-    );
-    let b = b.tcp(sport, dport, 1000, 64240);
-    let b = if syn { b.syn() } else { b.ack(1) };
-    let mut out = Vec::new();
-    b.write(&mut out, payload).unwrap();
-    out
-}
-
-fn udp4(
-    src_mac: MacAddr,
-    dst_mac: MacAddr,
-    src: &str,
-    dst: &str,
-    ttl: u8,
-    sport: u16,
-    dport: u16,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    PacketBuilder::ethernet2(src_mac.0, dst_mac.0)
-        .ipv4(v4(src).octets(), v4(dst).octets(), ttl)
-        .udp(sport, dport)
-        .write(&mut out, payload)
-        .unwrap();
-    out
-}
-
-fn run(r: &mut Rig, bytes: &[u8], port: u16) -> (Verdict, Vec<u8>) {
-    let mut f = VecFrame::new(bytes);
-    let v = r.w.process(&r.t, &mut f, port, 1);
-    (v, f.bytes().to_vec())
-}
-
-/// The frame OVN interconnect puts on the wire for `inner` (already
-/// routed: TTL decremented, transit router port MACs), from node-id 2 to
-/// node-id 3, as the capture in ovn-ic-wire.md shows it.
-fn ovn_ic_frame(inner: &[u8], sport: u16) -> Vec<u8> {
-    let mut geneve = vec![0x02, 0x40, 0x65, 0x58, 0xff, 0x00, 0x03, 0x00];
-    geneve.extend_from_slice(&[0x01, 0x02, 0x80, 0x01, 0x00, 0x02, 0x00, 0x03]);
-    geneve.extend_from_slice(inner);
-    let mut out = Vec::new();
-    let mut ip = etherparse::Ipv4Header::new(
-        0,
-        64,
-        etherparse::IpNumber::UDP,
-        [172, 31, 0, 2],
-        [172, 31, 0, 3],
-    )
-    .unwrap();
-    ip.dont_fragment = true;
-    PacketBuilder::ethernet2(UPLINK_MAC.0, NODE_B_MAC.0)
-        .ip(etherparse::IpHeaders::Ipv4(ip, Default::default()))
-        .udp(sport, 6081)
-        .write(&mut out, &geneve)
-        .unwrap();
-    out
-}
-
-fn udp_sport(frame: &[u8]) -> u16 {
-    match SlicedPacket::from_ethernet(frame).unwrap().transport {
-        Some(TransportSlice::Udp(u)) => u.source_port(),
-        other => panic!("not UDP: {other:?}"),
-    }
-}
 
 #[test]
 fn pod_to_pod_on_this_node_is_routed_by_the_gateway() {
@@ -234,33 +134,6 @@ fn remote_pod_to_local_pod_is_accepted_only_as_ovn_sends_it() {
         let (v, _) = run(&mut r, &bad, UPLINK);
         assert_eq!(v, Verdict::Drop(reason), "{what}");
     }
-}
-
-/// `inner` as node-b (node-id 3) sends it to us over the transit switch.
-fn from_node_b(inner: &[u8], sport: u16) -> Vec<u8> {
-    let mut wire = ovn_ic_frame(inner, sport);
-    swap_for_receive(&mut wire);
-    wire
-}
-
-/// Turns a frame node 2 sends to node 3 into one node 3 sends to node 2:
-/// outer MACs and IPs swapped, OVN keys swapped (the IPv4 checksum is
-/// symmetric in the swap; the UDP checksum is cleared, which OVN accepts).
-fn swap_for_receive(f: &mut [u8]) {
-    let (a, b) = (f[0..6].to_vec(), f[6..12].to_vec());
-    f[0..6].copy_from_slice(&b);
-    f[6..12].copy_from_slice(&a);
-    let (s, d) = (f[26..30].to_vec(), f[30..34].to_vec());
-    f[26..30].copy_from_slice(&d);
-    f[30..34].copy_from_slice(&s);
-    f[55] = 3; // ingress key low byte (bytes 54..56)
-    f[57] = 2; // egress key low byte (bytes 56..58)
-    fix_udp_checksum_zero(f);
-}
-
-fn fix_udp_checksum_zero(f: &mut [u8]) {
-    f[40] = 0;
-    f[41] = 0;
 }
 
 #[test]
@@ -1133,8 +1006,6 @@ fn too_big_through_a_cluster_ip_quotes_the_packet_the_pod_sent() {
 
 // ---- ICMP errors about NATed connections, translated ----
 
-const VIP: &str = "10.96.0.10";
-
 /// The `web` service as a UDP service on port 80 whose endpoints are
 /// `backends` (port 8080).
 fn udp_web_to(backends: &[&str]) -> dpuflow_tables::Tables {
@@ -1149,59 +1020,6 @@ fn udp_web_to(backends: &[&str]) -> dpuflow_tables::Tables {
         })
         .collect();
     t
-}
-
-/// A UDP datagram of either family.
-fn udp_ip(
-    src_mac: MacAddr,
-    dst_mac: MacAddr,
-    src: &str,
-    dst: &str,
-    ttl: u8,
-    sport: u16,
-    dport: u16,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let eth = PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
-    match (ip(src), ip(dst)) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => eth.ipv4(s.octets(), d.octets(), ttl),
-        (IpAddr::V6(s), IpAddr::V6(d)) => eth.ipv6(s.octets(), d.octets(), ttl),
-        _ => panic!("mixed families"),
-    }
-    .udp(sport, dport)
-    .write(&mut out, b"query")
-    .unwrap();
-    out
-}
-
-/// A port unreachable (ICMP or ICMPv6) quoting `quote`.
-fn port_unreachable(
-    src_mac: MacAddr,
-    dst_mac: MacAddr,
-    src: &str,
-    dst: &str,
-    ttl: u8,
-    quote: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let eth = PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
-    match (ip(src), ip(dst)) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => eth
-            .ipv4(s.octets(), d.octets(), ttl)
-            .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
-                etherparse::icmpv4::DestUnreachableHeader::Port,
-            ))
-            .write(&mut out, quote),
-        (IpAddr::V6(s), IpAddr::V6(d)) => eth
-            .ipv6(s.octets(), d.octets(), ttl)
-            .icmpv6(etherparse::Icmpv6Type::DestinationUnreachable(
-                etherparse::icmpv6::DestUnreachableCode::Port,
-            ))
-            .write(&mut out, quote),
-        _ => panic!("mixed families"),
-    }
-    .unwrap();
-    out
 }
 
 /// Checks with etherparse's arithmetic every checksum of an ICMP(v6)

@@ -19,6 +19,8 @@ pub struct WorkerCounters {
     conn_hits_other_worker: AtomicU64,
     conns_created: AtomicU64,
     conns_ended: AtomicU64,
+    offload_requests: AtomicU64,
+    offload_dropped: AtomicU64,
     drops: [AtomicU64; Reason::COUNT],
     malformed: [AtomicU64; DropReason::ALL.len()],
     /// Frames the tx queue did not take (dropped).
@@ -42,6 +44,8 @@ impl Default for WorkerCounters {
             conn_hits_other_worker: AtomicU64::new(0),
             conns_created: AtomicU64::new(0),
             conns_ended: AtomicU64::new(0),
+            offload_requests: AtomicU64::new(0),
+            offload_dropped: AtomicU64::new(0),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             malformed: std::array::from_fn(|_| AtomicU64::new(0)),
             tx_dropped: AtomicU64::new(0),
@@ -64,6 +68,8 @@ impl WorkerCounters {
         set(&self.conn_hits_other_worker, s.conn_hits_other_worker);
         set(&self.conns_created, s.conns_created);
         set(&self.conns_ended, s.conns_ended);
+        set(&self.offload_requests, s.offload_requests);
+        set(&self.offload_dropped, s.offload_dropped);
         for (a, v) in self.drops.iter().zip(s.drops) {
             set(a, v);
         }
@@ -84,6 +90,8 @@ impl WorkerCounters {
             conn_hits_other_worker: get(&self.conn_hits_other_worker),
             conns_created: get(&self.conns_created),
             conns_ended: get(&self.conns_ended),
+            offload_requests: get(&self.offload_requests),
+            offload_dropped: get(&self.offload_dropped),
             ..Stats::default()
         };
         for (v, a) in s.drops.iter_mut().zip(&self.drops) {

@@ -36,8 +36,12 @@ impl Worker {
         let Some(pod) = cx.t.pod(j) else {
             return Verdict::Drop(Reason::NoRoute);
         };
-        if routed && edit::set_macs(frame, cx.local.gateway_mac, pod.mac).is_err() {
-            return Verdict::Drop(Reason::EditFailed);
+        if routed {
+            let macs = (cx.local.gateway_mac, pod.mac);
+            if edit::set_macs(frame, macs.0, macs.1).is_err() {
+                return Verdict::Drop(Reason::EditFailed);
+            }
+            self.note(|t| t.macs = Some(macs));
         }
         Verdict::Tx(pod.port)
     }
@@ -81,7 +85,13 @@ impl Worker {
             }),
         };
         match edit::encap_geneve(frame, &encap) {
-            Ok(_) => Verdict::Tx(uplink),
+            Ok(_) => {
+                self.note(|t| {
+                    t.macs = Some((rtots, remote.rtots_mac));
+                    t.encap = Some(encap);
+                });
+                Verdict::Tx(uplink)
+            }
             Err(_) => Verdict::Drop(Reason::EditFailed),
         }
     }
@@ -110,11 +120,16 @@ impl Worker {
         if edit::set_macs(frame, src_mac, next_mac).is_err() {
             return Verdict::Drop(Reason::EditFailed);
         }
-        if let Some(vid) = local.vlan {
-            if edit::push_vlan(frame, Vlan { vid, pcp: 0 }).is_err() {
+        let vlan = local.vlan.map(|vid| Vlan { vid, pcp: 0 });
+        if let Some(tag) = vlan {
+            if edit::push_vlan(frame, tag).is_err() {
                 return Verdict::Drop(Reason::EditFailed);
             }
         }
+        self.note(|t| {
+            t.macs = Some((src_mac, next_mac));
+            t.vlan_out = vlan;
+        });
         Verdict::Tx(uplink)
     }
 

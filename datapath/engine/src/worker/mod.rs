@@ -14,8 +14,13 @@
 //! policy, then the connection → [`egress`]: deliver to a local pod,
 //! encapsulate towards another node exactly as OVN interconnect does, or
 //! leave through the gateway.
+//!
+//! A worker given an [`OffloadSink`] records, stage by stage, what it did
+//! to each tracked packet, and hands a connection's direction to the
+//! offload manager once (see [`crate::offload`]).
 
 mod egress;
+mod offload;
 mod pod;
 mod refresh;
 mod related;
@@ -34,6 +39,7 @@ use crate::affinity::Affinity;
 use crate::flow::{self, Track, POD_ZONE};
 use crate::lookup::{Compiled, LocalNode, PortRole};
 use crate::neighbour::NeighbourView;
+use crate::offload::OffloadSink;
 use crate::reason::Reason;
 use crate::stats::Stats;
 
@@ -82,6 +88,9 @@ pub struct Worker {
     /// The current frame became an ARP/ND request (counted as such, not
     /// as forwarded: the packet it was is counted as dropped).
     became_request: bool,
+    /// The offload manager's sink and the current packet's treatment;
+    /// `None`: nothing is recorded.
+    offload: Option<offload::Recorder>,
     /// This worker's counters.
     pub stats: Stats,
 }
@@ -111,8 +120,17 @@ impl Worker {
             uplink_mac,
             refreshes: refresh::Refreshes::default(),
             became_request: false,
+            offload: None,
             stats: Stats::default(),
         }
+    }
+
+    /// Hands each connection direction, once the sink's trigger finds it
+    /// ripe, to the offload manager through `sink`, with the treatment
+    /// the packet that found it so got; once per direction (a refused
+    /// offer is asked again by a later packet). `None` stops recording.
+    pub fn set_offload(&mut self, sink: Option<OffloadSink>) {
+        self.offload = sink.map(offload::Recorder::new);
     }
 
     /// The connection table.
@@ -176,6 +194,9 @@ impl Worker {
     ) -> Verdict {
         self.stats.packets += 1;
         self.became_request = false;
+        if let Some(r) = &mut self.offload {
+            r.reset();
+        }
         let parsed = match parsed {
             Ok(p) => p,
             Err(reason) => {

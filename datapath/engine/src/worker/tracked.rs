@@ -6,6 +6,7 @@ use dpuflow_conntrack::{CreateError, FlowKey};
 use dpuflow_packet::edit::{self, EditError, NatRewrite, Side};
 use dpuflow_packet::{Frame, Headers};
 
+use super::offload::{self, Claim};
 use super::{Ctx, Origin, Verdict, Worker};
 use crate::affinity::Sticky;
 use crate::decide::{self, Next};
@@ -47,61 +48,86 @@ impl Worker {
         // The packet's own tuple is `key` in either direction; only a NATed
         // connection (flagged in its payload at creation) reads its keys
         // back to learn the tuple the packet leaves with.
+        let recorder = self.offload.as_ref();
         let hit = self.owner.lookup(&key).map(|conn| {
-            conn.update(len, flags, cx.now);
+            let state = conn.update(len, flags, cx.now);
             let out = if conn.payload()[0] & PAYLOAD_NAT != 0 {
                 flow::target(conn.dir(), &conn.forward(), &conn.reply())
             } else {
                 key
             };
-            (out, self.owner.owns(&conn))
+            (
+                out,
+                self.owner.owns(&conn),
+                offload::claim(recorder, &conn, state),
+            )
         });
-        let out = match hit {
-            Some((out, own)) => {
+        let (out, claim) = match hit {
+            Some((out, own, claim)) => {
                 self.stats.conn_hits += 1;
                 if !own {
                     self.stats.conn_hits_other_worker += 1;
                 }
-                out
+                (out, claim)
             }
             None => match self.classify(cx, frame, h, &key, origin) {
-                Ok((_, reply)) => reply.reversed(),
+                Ok((reply, claim)) => (reply.reversed(), claim),
                 Err(v) => return v,
             },
         };
-        let packet = key;
+        let v = self.send_on(cx, frame, h, &key, &out, origin);
+        if let Some(claim) = claim {
+            self.hand_over(cx, claim, h, &key, &out, v);
+        }
+        match v {
+            Ok(v) | Err(v) => v,
+        }
+    }
+
+    /// The packet of a connection on its way: routed (the hop) or
+    /// switched, NATed from `packet` to `out`, out its exit. `Err`: it did
+    /// not leave as itself (dropped, or answered).
+    fn send_on<F: Frame + ?Sized>(
+        &mut self,
+        cx: Ctx<'_>,
+        frame: &mut F,
+        h: &Headers,
+        packet: &FlowKey,
+        out: &FlowKey,
+        origin: Origin,
+    ) -> Result<Verdict, Verdict> {
         let next = decide::next_hop(cx.t, cx.local, out.dst);
         let switched = matches!(origin, Origin::Pod(_))
             && h.dst != cx.local.gateway_mac
             && out.dst == packet.dst;
         match (next, origin) {
             (Some(Next::Remote(_)), Origin::Remote) => {
-                return Verdict::Drop(Reason::TunnelNotLocal)
+                return Err(Verdict::Drop(Reason::TunnelNotLocal))
             }
             (Some(Next::Outside), Origin::Outside) | (None, _) => {
-                return Verdict::Drop(Reason::NoRoute)
+                return Err(Verdict::Drop(Reason::NoRoute))
             }
             (Some(Next::Pod(_)), _) if switched => {}
             (Some(next), _) => {
-                if let Err(v) = self.hop(cx, frame, h, matches!(next, Next::Remote(_))) {
-                    return v;
-                }
+                self.hop(cx, frame, h, matches!(next, Next::Remote(_)))?;
+                self.note(|t| t.hop = true);
             }
         }
-        if rewrite(frame, h, &packet, &out, edit::nat).is_err() {
-            return Verdict::Drop(Reason::EditFailed);
+        if rewrite(frame, h, packet, out, edit::nat).is_err() {
+            return Err(Verdict::Drop(Reason::EditFailed));
         }
-        match next {
+        Ok(match next {
             Some(Next::Pod(j)) => self.deliver(cx, frame, j, !switched),
-            Some(Next::Remote(r)) => self.tunnel(cx, frame, r, &out),
-            Some(Next::Outside) => self.outside(cx, frame, &out),
+            Some(Next::Remote(r)) => self.tunnel(cx, frame, r, out),
+            Some(Next::Outside) => self.outside(cx, frame, out),
             None => Verdict::Drop(Reason::NoRoute),
-        }
+        })
     }
 
     /// A first packet: load balancing, SNAT, routing and policy decide;
     /// the connection is created with its forward key and the reply key
-    /// its NAT implies.
+    /// its NAT implies (returned, with the direction claimed for offload
+    /// when the connection is ripe at once).
     fn classify<F: Frame + ?Sized>(
         &mut self,
         cx: Ctx<'_>,
@@ -109,7 +135,7 @@ impl Worker {
         h: &Headers,
         key: &FlowKey,
         origin: Origin,
-    ) -> Result<(FlowKey, FlowKey), Verdict> {
+    ) -> Result<(FlowKey, Option<Claim>), Verdict> {
         let (t, local) = (cx.t, cx.local);
         let mut out = *key;
         let frontend = match origin {
@@ -217,7 +243,7 @@ impl Worker {
         mut out: FlowKey,
         shares_host_ip: bool,
         now: u64,
-    ) -> Result<(FlowKey, FlowKey), Verdict> {
+    ) -> Result<(FlowKey, Option<Claim>), Verdict> {
         let flags = flow::tcp_flags(h);
         let len = u32::try_from(len).unwrap_or(u32::MAX);
         let snat = out.src != key.src && !ICMP.contains(&key.proto);
@@ -239,9 +265,9 @@ impl Worker {
             ];
             match self.owner.create(*key, reply, payload, flags, now) {
                 Ok(conn) => {
-                    conn.update(len, flags, now);
+                    let state = conn.update(len, flags, now);
                     self.stats.conns_created += 1;
-                    return Ok((*key, reply));
+                    return Ok((reply, offload::claim(self.offload.as_ref(), &conn, state)));
                 }
                 Err(CreateError::Full | CreateError::BucketFull { .. }) => {
                     return Err(Verdict::Drop(Reason::ConntrackFull))

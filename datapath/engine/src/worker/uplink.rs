@@ -12,6 +12,7 @@ use dpuflow_packet::{Arp, Frame, Headers, Parsed, Tunnel, L3};
 use super::{Ctx, Origin, Verdict, Worker};
 use crate::flow::{self, Track, POD_ZONE};
 use crate::lookup::RemoteEntry;
+use crate::offload::TunnelIn;
 use crate::reason::Reason;
 
 impl Worker {
@@ -58,7 +59,7 @@ impl Worker {
         tun: &Tunnel,
     ) -> Verdict {
         let local = cx.local;
-        let Some((src, _, _)) = flow::ip_of(&p.outer) else {
+        let Some((src, dst, _)) = flow::ip_of(&p.outer) else {
             return Verdict::Drop(Reason::NotIp);
         };
         let Some(remote) = cx.t.remote_by_encap(src) else {
@@ -90,6 +91,19 @@ impl Worker {
         if edit::decap(frame, usize::from(tun.inner_offset)).is_err() {
             return Verdict::Drop(Reason::EditFailed);
         }
+        // The outer frame as the decapsulating rule must match it; its
+        // (node network) tag, if any, went with it.
+        self.note(|t| {
+            t.vlan_in = p.outer.vlans[0];
+            t.tunnel_in = Some(TunnelIn {
+                outer_src_mac: p.outer.src,
+                outer_dst_mac: p.outer.dst,
+                src_ip: src,
+                dst_ip: dst,
+                vni: tun.vni,
+                keys,
+            });
+        });
         let inner = rebase(&tun.inner, tun.inner_offset);
         if flow::ip_of(&inner).is_none() {
             return Verdict::Drop(Reason::ArpNotForUs);
@@ -162,6 +176,7 @@ impl Worker {
         if edit::pop_vlan(frame).is_err() {
             return Verdict::Drop(Reason::EditFailed);
         }
+        self.note(|t| t.vlan_in = h.vlans[0]);
         let untagged = Headers {
             vlans: [None, None],
             ..rebase(h, 4)

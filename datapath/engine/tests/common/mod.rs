@@ -3,6 +3,8 @@
 //! with one local and one remote endpoint. Shared by the engine's tests.
 #![allow(dead_code)]
 
+mod frames;
+
 use std::net::IpAddr;
 
 use dpuflow_engine::lookup::{Compiled, NodeSettings, PortRole, Ports};
@@ -129,6 +131,8 @@ pub fn compiled(t: &Tables) -> Compiled {
 
 use dpuflow_conntrack::{Config, Conntrack};
 use dpuflow_engine::{Neighbours, Worker};
+#[allow(unused_imports)] // lookup.rs sends no frames
+pub use frames::*;
 
 /// The uplink's MAC, and the MAC node-b's encap IP resolves to.
 pub const UPLINK_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x02]);

@@ -349,13 +349,15 @@ pub fn report(label: &str, stats: &[Stats]) {
             .map(|r| format!("{r}={}", s.drops_of(*r)))
             .collect();
         println!(
-            "{label}: worker {w}: packets={} forwarded={} answered={} conns_created={} conn_hits={} conn_hits_other_worker={} drops: {}",
+            "{label}: worker {w}: packets={} forwarded={} answered={} conns_created={} conn_hits={} conn_hits_other_worker={} offload_requests={} offload_dropped={} drops: {}",
             s.packets,
             s.forwarded,
             s.answered,
             s.conns_created,
             s.conn_hits,
             s.conn_hits_other_worker,
+            s.offload_requests,
+            s.offload_dropped,
             if drops.is_empty() { "none".to_string() } else { drops.join(" ") }
         );
     }
