@@ -12,12 +12,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
-use dpuflow_conntrack::Conntrack;
+use dpuflow_conntrack::{ConnView, Conntrack};
 use dpuflow_engine::lookup::{Compiled, NodeSettings, Ports};
 use dpuflow_engine::{decide, Neighbours};
 use dpuflow_tables::{Tables, Update};
 
 use crate::generation::Publisher;
+use crate::offload::Command;
 
 /// How long the builder waits for workers to pick up a generation before
 /// it looks at its channels again.
@@ -80,6 +81,9 @@ pub struct Builder {
     pub conntrack: Arc<Conntrack>,
     /// The neighbour table (for reports).
     pub neighbours: Arc<Neighbours>,
+    /// The offload thread, when offload is on: invalidated connections go
+    /// there, to lose their rules before they are killed.
+    pub(crate) offload: Option<Sender<Command>>,
 }
 
 impl Builder {
@@ -138,7 +142,23 @@ impl Builder {
             self.neighbours.apply_reports();
         }
         let current = self.publisher.current();
-        self.conntrack
-            .kill_where(|c| !decide::still_valid(&current.tables, &c.forward, &c.reply));
+        let invalid = |c: &ConnView| !decide::still_valid(&current.tables, &c.forward, &c.reply);
+        match &self.offload {
+            None => {
+                self.conntrack.kill_where(invalid);
+            }
+            Some(offload) => {
+                let mut ids = Vec::new();
+                self.conntrack.iter_live(|c| {
+                    if invalid(c) {
+                        ids.push(c.id);
+                    }
+                });
+                // A gone offload thread means the datapath is stopping.
+                if !ids.is_empty() && offload.send(Command::Invalidate(ids)).is_err() {
+                    self.conntrack.kill_where(invalid);
+                }
+            }
+        }
     }
 }

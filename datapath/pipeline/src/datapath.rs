@@ -5,17 +5,19 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dpuflow_conntrack::{Config as ConntrackConfig, ConfigError, Conntrack};
 use dpuflow_dpdk::{Eal, LcoreError, LcoreJoin, Mempool, Port, PortConfig, PortError, StopFlag};
 use dpuflow_engine::lookup::{Compiled, NodeSettings, PortRole, Ports};
 use dpuflow_engine::{affinity, Neighbours, Stats, Worker};
+use dpuflow_flow::OffloadBackend;
 use dpuflow_tables::Tables;
 
 use crate::builder::{Builder, TablesHandle};
 use crate::counters::WorkerCounters;
 use crate::generation::Publisher;
+use crate::offload::{OffloadSetup, OffloadThread};
 use crate::poll::{PollLoop, PortQueues};
 
 /// Neighbour reports the builder may have pending.
@@ -85,7 +87,15 @@ pub enum DatapathError {
     /// The builder thread did not start.
     #[error("starting the builder thread: {0}")]
     Builder(#[from] std::io::Error),
+    /// The offload thread did not start.
+    #[error("starting the offload thread: {0}")]
+    Offload(std::io::Error),
 }
+
+/// Starts the offload thread once the connection table and the clock exist.
+type OffloadSpawn<'a> = Box<
+    dyn FnOnce(&[DatapathPort], Arc<Conntrack>, Instant) -> std::io::Result<OffloadThread> + 'a,
+>;
 
 /// A running datapath.
 pub struct Datapath {
@@ -97,6 +107,7 @@ pub struct Datapath {
     neighbours: Arc<Neighbours>,
     stop: StopFlag,
     ports: Vec<DatapathPort>,
+    offload: Option<OffloadThread>,
 }
 
 impl std::fmt::Debug for Datapath {
@@ -118,8 +129,44 @@ impl Datapath {
     pub fn start(
         eal: &Eal,
         pool: &Mempool,
+        ports: Vec<DatapathPort>,
+        config: DatapathConfig,
+    ) -> Result<Self, DatapathError> {
+        Self::start_inner(eal, pool, ports, config, None)
+    }
+
+    /// [`Datapath::start`] with connections offloaded through `setup`'s
+    /// backend: the workers offer each connection direction once it meets
+    /// the trigger, the offload thread installs the rules, table changes
+    /// remove the rules of the connections they invalidate before killing
+    /// them, and stopping removes every rule the thread created.
+    ///
+    /// # Errors
+    /// [`DatapathError`] naming what did not start.
+    pub fn start_offloaded<B, F>(
+        eal: &Eal,
+        pool: &Mempool,
+        ports: Vec<DatapathPort>,
+        config: DatapathConfig,
+        mut setup: OffloadSetup<F>,
+    ) -> Result<Self, DatapathError>
+    where
+        B: OffloadBackend + Send + 'static,
+        F: FnMut(&[DatapathPort]) -> B,
+    {
+        let spawn: OffloadSpawn = Box::new(move |ports, conntrack, epoch| {
+            let backend = (setup.backend)(ports);
+            OffloadThread::spawn(setup, backend, conntrack, epoch)
+        });
+        Self::start_inner(eal, pool, ports, config, Some(spawn))
+    }
+
+    fn start_inner(
+        eal: &Eal,
+        pool: &Mempool,
         mut ports: Vec<DatapathPort>,
         config: DatapathConfig,
+        offload: Option<OffloadSpawn<'_>>,
     ) -> Result<Self, DatapathError> {
         let lcores = if config.lcores.is_empty() {
             eal.worker_lcores()
@@ -157,6 +204,13 @@ impl Datapath {
             lcores.len(),
         )?;
         let neighbours = Arc::new(Neighbours::new(NEIGHBOUR_BACKLOG));
+        let offload = match offload {
+            Some(spawn) => Some(
+                spawn(&ports, Arc::clone(&conntrack), neighbours.epoch())
+                    .map_err(DatapathError::Offload)?,
+            ),
+            None => None,
+        };
         let initial = Compiled::new(&Tables::default(), &roles, &config.settings);
         let (publisher, readers) = Publisher::new(initial, lcores.len());
         let (tables, builder) = Builder {
@@ -165,6 +219,7 @@ impl Datapath {
             publisher,
             conntrack: Arc::clone(&conntrack),
             neighbours: Arc::clone(&neighbours),
+            offload: offload.as_ref().map(OffloadThread::commands),
         }
         .spawn()?;
         let stop = StopFlag::new();
@@ -186,8 +241,10 @@ impl Datapath {
                 });
             }
             let c = Arc::new(WorkerCounters::default());
+            let mut engine = Worker::new(owner, sticky, neighbours.view(), uplink_mac);
+            engine.set_offload(offload.as_ref().map(|o| o.sink().clone()));
             let poll = PollLoop {
-                engine: Worker::new(owner, sticky, neighbours.view(), uplink_mac),
+                engine,
                 reader,
                 ports: port_queues,
                 counters: Arc::clone(&c),
@@ -208,7 +265,13 @@ impl Datapath {
             neighbours,
             stop,
             ports,
+            offload,
         })
+    }
+
+    /// The offload thread (its status and counters), when offload is on.
+    pub fn offload(&self) -> Option<&OffloadThread> {
+        self.offload.as_ref()
     }
 
     /// Where the control plane sends table batches.
@@ -241,13 +304,16 @@ impl Datapath {
         &self.neighbours
     }
 
-    /// Stops the workers, then the builder; the ports stop when dropped.
-    pub fn stop(mut self) {
+    /// Stops the workers, then the builder, then the offload thread
+    /// (which removes every rule it created); the ports stop when dropped.
+    /// Returns how many rules were removed.
+    pub fn stop(mut self) -> usize {
         self.stop.stop();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
         self.shutdown_builder();
+        self.offload.take().map_or(0, |mut o| o.stop())
     }
 
     fn shutdown_builder(&mut self) {
@@ -265,5 +331,8 @@ impl Drop for Datapath {
         self.stop.stop();
         self.workers.clear();
         self.shutdown_builder();
+        if let Some(mut o) = self.offload.take() {
+            o.stop();
+        }
     }
 }

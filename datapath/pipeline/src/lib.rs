@@ -12,7 +12,9 @@ pub mod datapath;
 pub mod frame;
 pub mod fwd;
 pub mod generation;
+pub mod offload;
 pub mod poll;
 
 pub use builder::TablesHandle;
 pub use datapath::{Datapath, DatapathConfig, DatapathError, DatapathPort};
+pub use offload::{OffloadSetup, OffloadThread};
