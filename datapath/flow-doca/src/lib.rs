@@ -1035,7 +1035,20 @@ fn fill_header(
                 v.__bindgen_anon_2.udp = uv;
                 k.__bindgen_anon_2.udp = uk;
             }
-            L4Match::Icmp { icmp_type, code } | L4Match::Icmp6 { icmp_type, code } => {
+            L4Match::Icmp {
+                icmp_type,
+                code,
+                ident,
+            } => {
+                let mut iv = sys::doca_flow_header_icmp::default();
+                let mut ik = sys::doca_flow_header_icmp::default();
+                put(&mut iv.type_, &mut ik.type_, icmp_type, id);
+                put(&mut iv.code, &mut ik.code, code, id);
+                put(&mut iv.ident, &mut ik.ident, ident, be16);
+                v.__bindgen_anon_2.icmp = iv;
+                k.__bindgen_anon_2.icmp = ik;
+            }
+            L4Match::Icmp6 { icmp_type, code } => {
                 let mut iv = sys::doca_flow_header_icmp::default();
                 let mut ik = sys::doca_flow_header_icmp::default();
                 put(&mut iv.type_, &mut ik.type_, icmp_type, id);

@@ -115,7 +115,7 @@ fn expected_gaps() -> Vec<(usize, DocaMapError)> {
 #[test]
 fn corpus_maps_except_the_documented_gaps() {
     let rules = corpus();
-    assert_eq!(rules.len(), 88);
+    assert_eq!(rules.len(), 90);
     let mut failures = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         match DocaPlan::from_rule(rule) {
@@ -132,7 +132,7 @@ fn corpus_maps_except_the_documented_gaps() {
         }
     }
     assert_eq!(failures, expected_gaps());
-    assert_eq!(rules.len() - failures.len(), 70);
+    assert_eq!(rules.len() - failures.len(), 72);
 }
 
 #[test]
@@ -1013,5 +1013,24 @@ fn errors_name_the_item_or_action() {
             .err()
             .and_then(|e| e.reason()),
         Some(Unsupported::RssKey)
+    );
+}
+
+/// DOCA Flow's `doca_flow_header_icmp` has `ident`: a ping session's rule
+/// maps with its identifier, value and mask in wire order.
+#[test]
+fn icmp_echo_identifier_maps_to_icmp_ident() {
+    let rules = corpus();
+    let last = rules.len() - 1;
+    let plan = corpus_plan(last);
+    assert_eq!(
+        plan.matcher.outer.l4,
+        Some(L4Match::Icmp {
+            icmp_type: exact(0, 0xff),
+            code: None,
+            ident: exact(Be16::new(0x1200), Be16::new(0xff00)),
+        }),
+        "{}",
+        rules[last]
     );
 }

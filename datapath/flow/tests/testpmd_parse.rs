@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use dpuflow_flow::tunnel::HeaderLayer;
 use dpuflow_flow::{Action, Rule};
 use dpuflow_flow_testkit::corpus::corpus;
 
@@ -102,7 +103,14 @@ fn testpmd_accepts_corpus_and_builds_same_raw_bytes() {
         }
         for a in &rule.actions {
             if let Action::RawEncap(e) = a {
-                expected.extend(e.encap_bytes());
+                // testpmd 22.11 has no token for the Geneve C flag that a
+                // critical option (OVN's) sets: its buffer lacks that bit.
+                for mut layer in e.layers() {
+                    if let HeaderLayer::Geneve { critical, .. } = &mut layer {
+                        *critical = false;
+                    }
+                    layer.write(&mut expected);
+                }
             }
         }
         assert_eq!(hex_dump_bytes(&text), expected, "rule {i}: {input}\n{text}");

@@ -110,6 +110,7 @@ pub fn corpus() -> Vec<Rule> {
     out.extend(tos_and_traffic_class());
     out.extend(rss_forms());
     out.extend(decap_what_was_matched());
+    out.extend(icmp_echo_sessions());
     out
 }
 
@@ -965,5 +966,26 @@ fn decap_what_was_matched() -> Vec<Rule> {
                 Action::SetMacDst(pod_mac(15)),
                 Action::RepresentedPort(vf_rep(5)),
             ]),
+    ]
+}
+
+/// One ping session: the echo identifier, exact and under a mask.
+fn icmp_echo_sessions() -> Vec<Rule> {
+    vec![
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::RepresentedPort(vf_rep(6)))
+            .item(Item::eth())
+            .item(Ipv4Match::any().src(pod_ip(16)).proto(1))
+            .item(IcmpMatch::any().icmp_type(8).code(0).ident(4660))
+            .actions([Action::Count, Action::RepresentedPort(UPLINK)]),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst(pod_ip(16)))
+            .item(IcmpMatch::any().icmp_type(0).ident_masked(0x1234, 0xff00))
+            .actions([Action::Count, Action::Drop]),
     ]
 }
