@@ -1247,11 +1247,13 @@ fn encap_tun(t: &EncapTun) -> sys::doca_flow_tun {
             vni,
             next_proto,
             ver_opt_len,
+            o_c,
             options,
         } => {
             tun.type_ = sys::DOCA_FLOW_TUN_GENEVE;
             let mut g = sys::doca_flow_tun__bindgen_ty_1__bindgen_ty_6::default();
             g.geneve.ver_opt_len = *ver_opt_len;
+            g.geneve.o_c = *o_c;
             g.geneve.next_proto = be16(*next_proto);
             g.geneve.vni = be32(*vni);
             for (dst, w) in g.geneve_options.iter_mut().zip(options.iter()) {

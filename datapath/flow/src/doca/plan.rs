@@ -33,8 +33,8 @@ use crate::item::{
 };
 use crate::rule::{Direction, Rule};
 use crate::tunnel::{
-    EncapTunnel, OuterIp, TunnelEncap, ETHER_TYPE_IPV4, ETHER_TYPE_IPV6, ETHER_TYPE_VLAN,
-    GENEVE_PROTO_ETHERNET,
+    EncapTunnel, GeneveOption, OuterIp, TunnelEncap, ETHER_TYPE_IPV4, ETHER_TYPE_IPV6,
+    ETHER_TYPE_VLAN, GENEVE_FLAG_CRITICAL, GENEVE_PROTO_ETHERNET,
 };
 use crate::validate::RuleError;
 
@@ -734,6 +734,9 @@ pub enum EncapTun {
         next_proto: Be16,
         /// `geneve.ver_opt_len` (version 0, option length in words).
         ver_opt_len: u8,
+        /// `geneve.o_c`: 0x40 (C, critical options present) when the
+        /// option is critical, as OVN sends it; O is never set.
+        o_c: u8,
         /// `geneve_options[..]`.
         options: Vec<GeneveOptionWord>,
     },
@@ -788,12 +791,14 @@ impl EncapPlan {
             EncapTun::Geneve {
                 next_proto,
                 ver_opt_len,
+                o_c,
                 options,
                 ..
             } => EncapTun::Geneve {
                 vni: Be32::ALL_ONES,
                 next_proto: *next_proto,
                 ver_opt_len: *ver_opt_len,
+                o_c: *o_c,
                 options: options
                     .iter()
                     .map(|w| match w {
@@ -1719,6 +1724,11 @@ fn encap_plan(e: &TunnelEncap) -> Result<EncapPlan, Unsupported> {
                 next_proto: Be16::new(GENEVE_PROTO_ETHERNET),
                 ver_opt_len: u8::try_from(options.len())
                     .map_err(|_| Unsupported::EncapGeneveOptionsTooLong)?,
+                o_c: if option.as_ref().is_some_and(GeneveOption::is_critical) {
+                    GENEVE_FLAG_CRITICAL
+                } else {
+                    0
+                },
                 options,
             }
         }
