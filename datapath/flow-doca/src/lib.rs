@@ -1035,7 +1035,20 @@ fn fill_header(
                 v.__bindgen_anon_2.udp = uv;
                 k.__bindgen_anon_2.udp = uk;
             }
-            L4Match::Icmp { icmp_type, code } | L4Match::Icmp6 { icmp_type, code } => {
+            L4Match::Icmp {
+                icmp_type,
+                code,
+                ident,
+            } => {
+                let mut iv = sys::doca_flow_header_icmp::default();
+                let mut ik = sys::doca_flow_header_icmp::default();
+                put(&mut iv.type_, &mut ik.type_, icmp_type, id);
+                put(&mut iv.code, &mut ik.code, code, id);
+                put(&mut iv.ident, &mut ik.ident, ident, be16);
+                v.__bindgen_anon_2.icmp = iv;
+                k.__bindgen_anon_2.icmp = ik;
+            }
+            L4Match::Icmp6 { icmp_type, code } => {
                 let mut iv = sys::doca_flow_header_icmp::default();
                 let mut ik = sys::doca_flow_header_icmp::default();
                 put(&mut iv.type_, &mut ik.type_, icmp_type, id);
@@ -1234,11 +1247,13 @@ fn encap_tun(t: &EncapTun) -> sys::doca_flow_tun {
             vni,
             next_proto,
             ver_opt_len,
+            o_c,
             options,
         } => {
             tun.type_ = sys::DOCA_FLOW_TUN_GENEVE;
             let mut g = sys::doca_flow_tun__bindgen_ty_1__bindgen_ty_6::default();
             g.geneve.ver_opt_len = *ver_opt_len;
+            g.geneve.o_c = *o_c;
             g.geneve.next_proto = be16(*next_proto);
             g.geneve.vni = be32(*vni);
             for (dst, w) in g.geneve_options.iter_mut().zip(options.iter()) {

@@ -351,6 +351,8 @@ fn compile_item(arena: &Bump, item: &Item, shape: &mut Vec<u8>) -> sys::rte_flow
             let (mut s, mut k) = (sys::rte_icmp_hdr::default(), sys::rte_icmp_hdr::default());
             set!(&m.icmp_type, s.icmp_type, k.icmp_type, |v| v);
             set!(&m.code, s.icmp_code, k.icmp_code, |v| v);
+            // `hdr.icmp_ident`, big-endian on the wire (testpmd `ident`).
+            set!(&m.ident, s.icmp_ident, k.icmp_ident, be16);
             pair(
                 arena,
                 shape,

@@ -51,6 +51,9 @@ const S_L4_DST: usize = 58;
 const S_TCP_FLAGS: usize = 60;
 const S_ICMP_TYPE: usize = 61;
 const S_ICMP_CODE: usize = 62;
+/// The ICMP echo identifier shares the port slot: a stack's L4 flags tell
+/// TCP/UDP from ICMP, so the two never meet in one key.
+const S_ICMP_IDENT: usize = S_L4_SRC;
 
 // Global flag bits.
 const F_PORT_MASK: u8 = 0b11;
@@ -200,8 +203,13 @@ fn l4_words(b: &mut Buf, base: usize, l4: &L4Header) -> u8 {
             b.or(base + S_L4_DST, &dst.to_be_bytes());
             SF_UDP
         }
-        L4Header::Icmp { icmp_type, code } => {
+        L4Header::Icmp {
+            icmp_type,
+            code,
+            ident,
+        } => {
             b.or(base + S_ICMP_TYPE, &[icmp_type, code]);
+            b.or(base + S_ICMP_IDENT, &ident.to_be_bytes());
             SF_ICMP
         }
         L4Header::Icmp6 { icmp_type, code } => {
@@ -347,6 +355,7 @@ fn encode_upper_item(rb: &mut RuleBuf, base: usize, item: &Item) {
             rb.bits(base + S_FLAGS, SF_ICMP, SF_L4_MASK);
             rb.field(base + S_ICMP_TYPE, &m.icmp_type, u8b);
             rb.field(base + S_ICMP_CODE, &m.code, u8b);
+            rb.field(base + S_ICMP_IDENT, &m.ident, be16);
         }
         Item::Icmp6(m) => {
             rb.bits(base + S_FLAGS, SF_ICMP6, SF_L4_MASK);

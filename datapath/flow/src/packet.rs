@@ -124,6 +124,9 @@ pub enum L4Header {
         icmp_type: u8,
         /// Code.
         code: u8,
+        /// Bytes 4..6 of the header (the echo identifier of echo request
+        /// and reply; 0 for a message without one).
+        ident: u16,
     },
     /// ICMPv6.
     Icmp6 {

@@ -4,7 +4,9 @@
 //! / [`TunnelDecap::decap_bytes`].
 //!
 //! The byte layout is exactly what DPDK 22.11 testpmd builds from the
-//! matching `set raw_encap` / `set raw_decap` command (`cmd_set_raw_parsed`):
+//! matching `set raw_encap` / `set raw_decap` command (`cmd_set_raw_parsed`),
+//! but for the Geneve C flag, set when the option is critical (testpmd has
+//! no token for it):
 //! IPv4 total length, identification and checksum are 0, UDP length and
 //! checksum are 0 (the NIC fills them on encapsulation), IPv6 payload length
 //! is 0. Both the bytes and the testpmd text come from one list of
@@ -24,6 +26,10 @@ pub const GENEVE_PROTO_ETHERNET: u16 = 0x6558;
 pub const OVN_GENEVE_CLASS: u16 = 0x0102;
 /// OVN's Geneve option type (logical ingress/egress port metadata).
 pub const OVN_GENEVE_TYPE: u8 = 0x80;
+/// The critical bit of a Geneve option type.
+pub const GENEVE_OPT_TYPE_CRITICAL: u8 = 0x80;
+/// The C (critical options present) flag in byte 1 of the Geneve header.
+pub const GENEVE_FLAG_CRITICAL: u8 = 0x40;
 /// Most data words of a Geneve option in an encapsulation header (5-bit length).
 pub const GENEVE_OPT_MAX_WORDS: usize = 31;
 /// EtherType of IPv4.
@@ -119,6 +125,14 @@ pub struct GeneveOption {
 }
 
 impl GeneveOption {
+    /// True when the option's type has its critical bit (0x80) set: a
+    /// receiver that does not know it must drop the packet, and the
+    /// header's C flag says so up front (RFC 8926 §3.4-3.5). OVN's option
+    /// is critical, and OVN sets C.
+    pub fn is_critical(&self) -> bool {
+        self.option_type & GENEVE_OPT_TYPE_CRITICAL != 0
+    }
+
     /// OVN's option (class 0x0102, type 0x80) with one data word.
     pub fn ovn(data: u32) -> Self {
         GeneveOption {
@@ -328,6 +342,7 @@ fn push_tunnel_layers(out: &mut Vec<HeaderLayer>, tunnel: &EncapTunnel) {
                 vni: *vni,
                 protocol: GENEVE_PROTO_ETHERNET,
                 opt_len_words: u8::try_from(opt_words).unwrap_or(u8::MAX),
+                critical: option.as_ref().is_some_and(GeneveOption::is_critical),
             });
             if let Some(o) = option {
                 out.push(HeaderLayer::GeneveOpt {
@@ -438,6 +453,7 @@ impl TunnelDecap {
                     vni: 0,
                     protocol: GENEVE_PROTO_ETHERNET,
                     opt_len_words: option_words,
+                    critical: false,
                 });
                 if option_words > 0 {
                     out.push(HeaderLayer::GeneveOpt {
@@ -545,7 +561,7 @@ pub enum HeaderLayer {
         /// Destination port.
         dst: u16,
     },
-    /// Geneve base header: 8 bytes (version 0, O=C=0).
+    /// Geneve base header: 8 bytes (version 0, O=0).
     Geneve {
         /// VNI.
         vni: u32,
@@ -553,6 +569,8 @@ pub enum HeaderLayer {
         protocol: u16,
         /// Total option length in words.
         opt_len_words: u8,
+        /// The C flag (critical options present; 0x40 of byte 1).
+        critical: bool,
     },
     /// Geneve option: 4 bytes of header then the data words.
     GeneveOpt {
@@ -626,8 +644,10 @@ impl HeaderLayer {
                 vni,
                 protocol,
                 opt_len_words,
+                critical,
             } => {
-                out.extend_from_slice(&[opt_len_words & 0x3f, 0]);
+                let flags = if *critical { GENEVE_FLAG_CRITICAL } else { 0 };
+                out.extend_from_slice(&[opt_len_words & 0x3f, flags]);
                 out.extend_from_slice(&protocol.to_be_bytes());
                 out.extend_from_slice(&vni_bytes(*vni));
                 out.push(0);

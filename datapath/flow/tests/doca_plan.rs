@@ -115,7 +115,7 @@ fn expected_gaps() -> Vec<(usize, DocaMapError)> {
 #[test]
 fn corpus_maps_except_the_documented_gaps() {
     let rules = corpus();
-    assert_eq!(rules.len(), 88);
+    assert_eq!(rules.len(), 102);
     let mut failures = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         match DocaPlan::from_rule(rule) {
@@ -132,7 +132,7 @@ fn corpus_maps_except_the_documented_gaps() {
         }
     }
     assert_eq!(failures, expected_gaps());
-    assert_eq!(rules.len() - failures.len(), 70);
+    assert_eq!(rules.len() - failures.len(), 84);
 }
 
 #[test]
@@ -257,6 +257,8 @@ fn golden_vf_to_uplink_with_geneve_encap() {
             vni: Be32([0, 0, 5, 0]),
             next_proto: Be16([0x65, 0x58]),
             ver_opt_len: 2,
+            // OVN's option is critical: C set, as OVN sends it.
+            o_c: 0x40,
             options: vec![
                 GeneveOptionWord::Header {
                     class: Be16([0x01, 0x02]),
@@ -1014,4 +1016,40 @@ fn errors_name_the_item_or_action() {
             .and_then(|e| e.reason()),
         Some(Unsupported::RssKey)
     );
+}
+
+/// DOCA Flow's `doca_flow_header_icmp` has `ident`: a ping session's rule
+/// maps with its identifier, value and mask in wire order.
+#[test]
+fn icmp_echo_identifier_maps_to_icmp_ident() {
+    let rules = corpus();
+    // The masked ping-session rule.
+    let last = 89;
+    let plan = corpus_plan(last);
+    assert_eq!(
+        plan.matcher.outer.l4,
+        Some(L4Match::Icmp {
+            icmp_type: exact(0, 0xff),
+            code: None,
+            ident: exact(Be16::new(0x1200), Be16::new(0xff00)),
+        }),
+        "{}",
+        rules[last]
+    );
+}
+
+/// Every connection-rule shape the offload manager installs maps to DOCA
+/// Flow 2.7 (one pipe entry each); none is among the gaps.
+#[test]
+fn every_offload_shape_maps() {
+    let shapes = dpuflow_flow_testkit::corpus::offload_shapes();
+    assert_eq!(shapes.len(), 12);
+    for (name, rule) in &shapes {
+        if let Err(e) = DocaPlan::from_rule(rule) {
+            panic!("{name}: {rule}: {e}");
+        }
+    }
+    // The corpus ends with them: the gaps above are all earlier rules.
+    let rules = corpus();
+    assert_eq!(&rules[rules.len() - shapes.len()..][0], &shapes[0].1);
 }

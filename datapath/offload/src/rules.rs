@@ -406,4 +406,4 @@ pub fn tunnel_encap(e: &Encap) -> Result<TunnelEncap, NotEligible> {
 
 #[cfg(test)]
 #[path = "rules_tests.rs"]
-mod tests;
+pub(crate) mod tests;

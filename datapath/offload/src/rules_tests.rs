@@ -11,27 +11,27 @@ use dpuflow_packet::{OvnKeys, Vlan};
 
 use super::*;
 
-const UPLINK: u16 = 0;
-const POD_A: u16 = 2;
-const POD_B: u16 = 3;
+pub(crate) const UPLINK: u16 = 0;
+pub(crate) const POD_A: u16 = 2;
+pub(crate) const POD_B: u16 = 3;
 
-const POD_A_MAC: MacAddr = MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x05);
-const POD_B_MAC: MacAddr = MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x06);
-const RTR_MAC: MacAddr = MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x01);
-const UPLINK_MAC: MacAddr = MacAddr::new(0x0c, 0x42, 0xa1, 0x00, 0x00, 0x01);
-const FABRIC_MAC: MacAddr = MacAddr::new(0x0c, 0x42, 0xa1, 0x00, 0x00, 0xfe);
+pub(crate) const POD_A_MAC: MacAddr = MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x05);
+pub(crate) const POD_B_MAC: MacAddr = MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x06);
+pub(crate) const RTR_MAC: MacAddr = MacAddr::new(0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x01);
+pub(crate) const UPLINK_MAC: MacAddr = MacAddr::new(0x0c, 0x42, 0xa1, 0x00, 0x00, 0x01);
+pub(crate) const FABRIC_MAC: MacAddr = MacAddr::new(0x0c, 0x42, 0xa1, 0x00, 0x00, 0xfe);
 
-fn settings() -> RuleSettings {
+pub(crate) fn settings() -> RuleSettings {
     RuleSettings {
         transfer_ports: vec![UPLINK, 1, POD_A, POD_B],
     }
 }
 
-fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+pub(crate) fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
 }
 
-fn key(proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> FlowKey {
+pub(crate) fn key(proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> FlowKey {
     FlowKey {
         zone: 0,
         proto,
@@ -43,7 +43,7 @@ fn key(proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> FlowKey {
 }
 
 /// Pod A (10.244.1.5:40000) to pod B (10.244.2.6:80), routed.
-fn routed_tcp() -> Treatment {
+pub(crate) fn routed_tcp() -> Treatment {
     Treatment {
         conn: ConnId { index: 7, gen: 1 },
         dir: Dir::Forward,
@@ -62,7 +62,7 @@ fn routed_tcp() -> Treatment {
     }
 }
 
-fn encap_v4() -> Encap {
+pub(crate) fn encap_v4() -> Encap {
     Encap {
         src_mac: UPLINK_MAC,
         dst_mac: FABRIC_MAC,
@@ -78,7 +78,7 @@ fn encap_v4() -> Encap {
     }
 }
 
-fn tunnel_in() -> TunnelIn {
+pub(crate) fn tunnel_in() -> TunnelIn {
     TunnelIn {
         outer_src_mac: FABRIC_MAC,
         outer_dst_mac: UPLINK_MAC,
@@ -449,4 +449,55 @@ fn refusals_name_their_reason() {
         ..routed_tcp()
     };
     assert_eq!(rule_for(&mixed, &s, None), Err(NotEligible::FamilyMismatch));
+}
+
+/// The header bytes `encap_geneve` writes in front of `inner`, with the
+/// fields the NIC fills on encapsulation zeroed (IPv4 total length,
+/// identification, checksum; UDP length and checksum; IPv6 payload length).
+fn software_encap_header(e: &Encap, inner: &[u8]) -> Vec<u8> {
+    let mut frame = dpuflow_packet::VecFrame::with_room(inner, 128, 0);
+    let outer = dpuflow_packet::edit::encap::encap_geneve(&mut frame, e).expect("encap");
+    let mut h = dpuflow_packet::Frame::bytes(&frame)[..outer].to_vec();
+    let l3 = if e.vlan.is_some() { 18 } else { 14 };
+    let udp = match e.src_ip {
+        IpAddr::V4(_) => {
+            for i in [2, 3, 4, 5, 10, 11] {
+                h[l3 + i] = 0;
+            }
+            l3 + 20
+        }
+        IpAddr::V6(_) => {
+            h[l3 + 4] = 0;
+            h[l3 + 5] = 0;
+            l3 + 40
+        }
+    };
+    for b in &mut h[udp + 4..udp + 8] {
+        *b = 0;
+    }
+    h
+}
+
+#[test]
+fn raw_encap_writes_the_software_paths_geneve_header() {
+    let inner: Vec<u8> = (0..98u8).collect();
+    let mut tagged = encap_v4();
+    tagged.vlan = Some(Vlan { vid: 100, pcp: 5 });
+    let mut v6 = encap_v4();
+    v6.src_ip = IpAddr::V6(Ipv6Addr::new(0xfd00, 0x100, 0, 0, 0, 0, 0, 10));
+    v6.dst_ip = IpAddr::V6(Ipv6Addr::new(0xfd00, 0x100, 0, 0, 0, 0, 0, 11));
+    let no_option = Encap {
+        ovn: None,
+        ..encap_v4()
+    };
+    for e in [encap_v4(), tagged, v6, no_option] {
+        let ours = tunnel_encap(&e).expect("one family").encap_bytes();
+        assert_eq!(ours, software_encap_header(&e, &inner), "{e:?}");
+    }
+    // The OVN header as captured between two real OVN zones: C flag set.
+    let ours = tunnel_encap(&encap_v4()).expect("v4").encap_bytes();
+    assert_eq!(
+        ours[42..50],
+        [0x02, 0x40, 0x65, 0x58, 0xff, 0x00, 0x03, 0x00]
+    );
 }

@@ -6,13 +6,23 @@
 //! switch proxy port): ethdev 0 = uplink (physical port representor),
 //! ethdev 1 = host PF representor, ethdev 2.. = pod VF representors.
 //!
+//! The last rules are the shapes of connection rules the offload manager
+//! installs ([`offload_shapes`]: `rule_for` of hand-made treatments, group
+//! 1 priority 0).
+//!
 //! Groups: transfer group 0 classifies by source port and jumps; group 1
 //! handles pod egress (policy, DNAT/SNAT, Geneve encap); group 2 handles
 //! Geneve ingress from the fabric (decap to the pod); group 3 VXLAN;
 //! group 4 post-DNAT forwarding. Ingress/egress rules model the NIC
 //! domain of the proxy port (slow path to the OVS/OVN agent).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use dpuflow_conntrack::{ConnId, Dir, FlowKey};
+use dpuflow_engine::offload::{Treatment, TunnelIn};
+use dpuflow_offload::rules::{rule_for, RuleSettings};
+use dpuflow_packet::edit::Encap;
+use dpuflow_packet::{OvnKeys, Vlan};
 
 use dpuflow_flow::action::{Action, RssAction, RssType};
 use dpuflow_flow::field::{MacAddr, Masked};
@@ -110,6 +120,8 @@ pub fn corpus() -> Vec<Rule> {
     out.extend(tos_and_traffic_class());
     out.extend(rss_forms());
     out.extend(decap_what_was_matched());
+    out.extend(icmp_echo_sessions());
+    out.extend(offload_shapes().into_iter().map(|(_, rule)| rule));
     out
 }
 
@@ -966,4 +978,286 @@ fn decap_what_was_matched() -> Vec<Rule> {
                 Action::RepresentedPort(vf_rep(5)),
             ]),
     ]
+}
+
+/// One ping session: the echo identifier, exact and under a mask.
+fn icmp_echo_sessions() -> Vec<Rule> {
+    vec![
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::RepresentedPort(vf_rep(6)))
+            .item(Item::eth())
+            .item(Ipv4Match::any().src(pod_ip(16)).proto(1))
+            .item(IcmpMatch::any().icmp_type(8).code(0).ident(4660))
+            .actions([Action::Count, Action::RepresentedPort(UPLINK)]),
+        Rule::transfer()
+            .group(1)
+            .priority(0)
+            .item(Item::eth())
+            .item(Ipv4Match::any().dst(pod_ip(16)))
+            .item(IcmpMatch::any().icmp_type(0).ident_masked(0x1234, 0xff00))
+            .actions([Action::Count, Action::Drop]),
+    ]
+}
+
+// ------------------------------------------------------------ offload shapes
+
+/// The representors a connection rule may join: uplink, host PF and the
+/// first eight pods' VFs.
+pub fn offload_settings() -> RuleSettings {
+    RuleSettings {
+        transfer_ports: (0..10).collect(),
+    }
+}
+
+/// Seconds a connection rule lives idle in the corpus.
+pub const OFFLOAD_AGE_SECS: u32 = 300;
+
+fn ip4(a: Ipv4Addr) -> IpAddr {
+    IpAddr::V4(a)
+}
+
+fn tuple(proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> FlowKey {
+    FlowKey {
+        zone: 0,
+        proto,
+        src,
+        dst,
+        sport,
+        dport,
+    }
+}
+
+/// A remote pod, behind node-id 3 (we are node-id 2).
+fn remote_pod() -> Ipv4Addr {
+    Ipv4Addr::new(10, 244, 3, 7)
+}
+
+const OUTSIDE: Ipv4Addr = Ipv4Addr::new(172, 18, 0, 100);
+const NEXT_HOP_MAC: MacAddr = MacAddr::new(0x0c, 0x42, 0xa1, 0x00, 0x00, 0x99);
+/// The transit-switch router-port MACs of node-ids 2 (us) and 3.
+const RTOTS_US: MacAddr = MacAddr::new(0x0a, 0x58, 0x64, 0x58, 0x00, 0x02);
+const RTOTS_REMOTE: MacAddr = MacAddr::new(0x0a, 0x58, 0x64, 0x58, 0x00, 0x03);
+/// OVN's interconnect VNI (the transit switch's tunnel key).
+const IC_VNI: u32 = 0x00ff_0003;
+const NODE_VLAN: Vlan = Vlan { vid: 42, pcp: 0 };
+
+/// Pod 5 on VF 0 to pod 6 on VF 1 over the cluster router: TCP, TTL
+/// decremented, MACs rewritten.
+fn routed() -> Treatment {
+    Treatment {
+        conn: ConnId { index: 1, gen: 1 },
+        dir: Dir::Forward,
+        in_port: vf_rep(0),
+        vlan_in: None,
+        tunnel_in: None,
+        eth_in: (pod_mac(5), ROUTER_MAC),
+        key: tuple(6, ip4(pod_ip(5)), 40000, ip4(pod_ip(6)), 8080),
+        ttl_in: 64,
+        hop: true,
+        nat: None,
+        macs: Some((ROUTER_MAC, pod_mac(6))),
+        encap: None,
+        vlan_out: None,
+        out_port: vf_rep(1),
+    }
+}
+
+fn encap_to_remote(src: IpAddr, dst: IpAddr) -> Encap {
+    Encap {
+        src_mac: NODE_MAC,
+        dst_mac: GW_MAC,
+        vlan: None,
+        src_ip: src,
+        dst_ip: dst,
+        udp_src_port: 52011,
+        vni: IC_VNI,
+        ovn: Some(OvnKeys {
+            ingress: 2,
+            egress: 3,
+        }),
+    }
+}
+
+/// Hand-made treatments, one per shape of connection the software path
+/// offloads, named for the issue note.
+pub fn offload_treatments() -> Vec<(&'static str, Treatment)> {
+    let vip = ip4(DNS_VIP);
+    let web = ip4(WEB_VIP);
+    let node = ip4(NODE_IP);
+    let outside = ip4(OUTSIDE);
+    let remote = ip4(remote_pod());
+    vec![
+        ("pod to pod, routed, IPv4 TCP", routed()),
+        (
+            "pod to pod, same switch",
+            Treatment {
+                hop: false,
+                macs: None,
+                eth_in: (pod_mac(5), pod_mac(6)),
+                ..routed()
+            },
+        ),
+        (
+            "pod to pod, routed, IPv6 UDP",
+            Treatment {
+                key: tuple(
+                    17,
+                    IpAddr::V6(pod_ip6(5)),
+                    5353,
+                    IpAddr::V6(pod_ip6(6)),
+                    9000,
+                ),
+                ttl_in: 255,
+                ..routed()
+            },
+        ),
+        (
+            "pod to pod, ICMP echo request",
+            Treatment {
+                key: tuple(1, ip4(pod_ip(5)), 0x2a2a, ip4(pod_ip(6)), 0x2a2a),
+                ..routed()
+            },
+        ),
+        (
+            "pod to remote pod, Geneve over IPv4",
+            Treatment {
+                key: tuple(6, ip4(pod_ip(5)), 40001, remote, 8080),
+                macs: Some((RTOTS_US, RTOTS_REMOTE)),
+                encap: Some(encap_to_remote(ip4(LOCAL_TEP), ip4(REMOTE_TEP))),
+                out_port: UPLINK,
+                ..routed()
+            },
+        ),
+        (
+            "pod to remote pod, Geneve over IPv6",
+            Treatment {
+                key: tuple(6, ip4(pod_ip(5)), 40002, remote, 8080),
+                macs: Some((RTOTS_US, RTOTS_REMOTE)),
+                encap: Some(encap_to_remote(
+                    IpAddr::V6(LOCAL_TEP6),
+                    IpAddr::V6(REMOTE_TEP6),
+                )),
+                out_port: UPLINK,
+                ..routed()
+            },
+        ),
+        (
+            "remote pod to pod, Geneve decapsulated",
+            Treatment {
+                dir: Dir::Reply,
+                in_port: UPLINK,
+                tunnel_in: Some(TunnelIn {
+                    outer_src_mac: GW_MAC,
+                    outer_dst_mac: NODE_MAC,
+                    src_ip: ip4(REMOTE_TEP),
+                    dst_ip: ip4(LOCAL_TEP),
+                    vni: IC_VNI,
+                    keys: OvnKeys {
+                        ingress: 3,
+                        egress: 2,
+                    },
+                }),
+                eth_in: (RTOTS_REMOTE, RTOTS_US),
+                key: tuple(6, remote, 8080, ip4(pod_ip(5)), 40001),
+                ttl_in: 63,
+                macs: Some((ROUTER_MAC, pod_mac(5))),
+                out_port: vf_rep(0),
+                ..routed()
+            },
+        ),
+        (
+            "ClusterIP, DNAT to the endpoint",
+            Treatment {
+                key: tuple(17, ip4(pod_ip(5)), 33000, vip, 53),
+                nat: Some(tuple(17, ip4(pod_ip(5)), 33000, ip4(pod_ip(6)), 5353)),
+                ..routed()
+            },
+        ),
+        (
+            "ClusterIP reply, SNAT back to the service",
+            Treatment {
+                dir: Dir::Reply,
+                in_port: vf_rep(1),
+                eth_in: (pod_mac(6), ROUTER_MAC),
+                key: tuple(17, ip4(pod_ip(6)), 5353, ip4(pod_ip(5)), 33000),
+                nat: Some(tuple(17, vip, 53, ip4(pod_ip(5)), 33000)),
+                macs: Some((ROUTER_MAC, pod_mac(5))),
+                out_port: vf_rep(0),
+                ..routed()
+            },
+        ),
+        (
+            "hairpin: a pod reaching itself through its service",
+            Treatment {
+                key: tuple(6, ip4(pod_ip(5)), 40003, web, 80),
+                nat: Some(tuple(6, web, 40003, ip4(pod_ip(5)), 8080)),
+                macs: Some((ROUTER_MAC, pod_mac(5))),
+                out_port: vf_rep(0),
+                ..routed()
+            },
+        ),
+        (
+            "egress SNAT to the node IP, node VLAN pushed",
+            Treatment {
+                key: tuple(6, ip4(pod_ip(5)), 40004, outside, 443),
+                nat: Some(tuple(6, node, 61004, outside, 443)),
+                macs: Some((NODE_MAC, NEXT_HOP_MAC)),
+                vlan_out: Some(NODE_VLAN),
+                out_port: UPLINK,
+                ..routed()
+            },
+        ),
+        (
+            "node port from outside, VLAN popped, DNAT to the pod",
+            Treatment {
+                in_port: UPLINK,
+                vlan_in: Some(NODE_VLAN),
+                eth_in: (NEXT_HOP_MAC, NODE_MAC),
+                key: tuple(6, outside, 50000, node, 30080),
+                nat: Some(tuple(6, outside, 50000, ip4(pod_ip(5)), 8080)),
+                macs: Some((ROUTER_MAC, pod_mac(5))),
+                out_port: vf_rep(0),
+                ..routed()
+            },
+        ),
+    ]
+}
+
+/// Every shape [`rule_for`] emits: the rule of each of
+/// [`offload_treatments`] (with [`offload_settings`] and an age of
+/// [`OFFLOAD_AGE_SECS`]). A treatment `rule_for` refused would be missing:
+/// the corpus tests check none is.
+pub fn offload_shapes() -> Vec<(&'static str, Rule)> {
+    let settings = offload_settings();
+    offload_treatments()
+        .into_iter()
+        .filter_map(|(name, t)| {
+            rule_for(&t, &settings, Some(OFFLOAD_AGE_SECS))
+                .ok()
+                .map(|r| (name, r))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_offload_treatment_is_a_valid_rule() {
+        let settings = offload_settings();
+        for (name, t) in offload_treatments() {
+            let rule = rule_for(&t, &settings, Some(OFFLOAD_AGE_SECS))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            if let Err(e) = rule.validate() {
+                panic!("{name}: {rule}: {e}");
+            }
+        }
+        assert_eq!(offload_shapes().len(), offload_treatments().len());
+        let names: std::collections::BTreeSet<_> =
+            offload_shapes().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names.len(), offload_treatments().len(), "unique names");
+    }
 }

@@ -33,8 +33,8 @@ use crate::item::{
 };
 use crate::rule::{Direction, Rule};
 use crate::tunnel::{
-    EncapTunnel, OuterIp, TunnelEncap, ETHER_TYPE_IPV4, ETHER_TYPE_IPV6, ETHER_TYPE_VLAN,
-    GENEVE_PROTO_ETHERNET,
+    EncapTunnel, GeneveOption, OuterIp, TunnelEncap, ETHER_TYPE_IPV4, ETHER_TYPE_IPV6,
+    ETHER_TYPE_VLAN, GENEVE_FLAG_CRITICAL, GENEVE_PROTO_ETHERNET,
 };
 use crate::validate::RuleError;
 
@@ -354,6 +354,9 @@ pub enum L4Match {
         icmp_type: Option<Field<u8>>,
         /// `icmp.code`.
         code: Option<Field<u8>>,
+        /// `icmp.ident` (the echo identifier; `struct
+        /// doca_flow_header_icmp` has type, code and ident).
+        ident: Option<Field<Be16>>,
     },
     /// ICMPv6 (after IPv6); same `icmp` header struct.
     Icmp6 {
@@ -399,9 +402,14 @@ impl L4Match {
                 src_port: tmpl(src_port),
                 dst_port: tmpl(dst_port),
             },
-            L4Match::Icmp { icmp_type, code } => L4Match::Icmp {
+            L4Match::Icmp {
+                icmp_type,
+                code,
+                ident,
+            } => L4Match::Icmp {
                 icmp_type: tmpl(icmp_type),
                 code: tmpl(code),
+                ident: tmpl(ident),
             },
             L4Match::Icmp6 { icmp_type, code } => L4Match::Icmp6 {
                 icmp_type: tmpl(icmp_type),
@@ -726,6 +734,9 @@ pub enum EncapTun {
         next_proto: Be16,
         /// `geneve.ver_opt_len` (version 0, option length in words).
         ver_opt_len: u8,
+        /// `geneve.o_c`: 0x40 (C, critical options present) when the
+        /// option is critical, as OVN sends it; O is never set.
+        o_c: u8,
         /// `geneve_options[..]`.
         options: Vec<GeneveOptionWord>,
     },
@@ -780,12 +791,14 @@ impl EncapPlan {
             EncapTun::Geneve {
                 next_proto,
                 ver_opt_len,
+                o_c,
                 options,
                 ..
             } => EncapTun::Geneve {
                 vni: Be32::ALL_ONES,
                 next_proto: *next_proto,
                 ver_opt_len: *ver_opt_len,
+                o_c: *o_c,
                 options: options
                     .iter()
                     .map(|w| match w {
@@ -1240,8 +1253,8 @@ impl PatternWalk {
             Item::Ipv6(m) => self.ipv6(m),
             Item::Tcp(m) => self.tcp(m),
             Item::Udp(m) => self.udp(m),
-            Item::Icmp(m) => self.icmp(&m.icmp_type, &m.code, false),
-            Item::Icmp6(m) => self.icmp(&m.icmp_type, &m.code, true),
+            Item::Icmp(m) => self.icmp(&m.icmp_type, &m.code, f_be16(&m.ident)),
+            Item::Icmp6(m) => self.icmp6(&m.icmp_type, &m.code),
             Item::Geneve(m) => self.geneve(m),
             Item::GeneveOpt(o) => self.geneve_opt(o),
             Item::Vxlan(m) => self.vxlan(m),
@@ -1319,13 +1332,23 @@ impl PatternWalk {
         });
     }
 
-    fn icmp(&mut self, icmp_type: &Option<Masked<u8>>, code: &Option<Masked<u8>>, v6: bool) {
-        let icmp_type = f_u8(icmp_type);
-        let code = f_u8(code);
-        self.stack().header.l4 = Some(if v6 {
-            L4Match::Icmp6 { icmp_type, code }
-        } else {
-            L4Match::Icmp { icmp_type, code }
+    fn icmp(
+        &mut self,
+        icmp_type: &Option<Masked<u8>>,
+        code: &Option<Masked<u8>>,
+        ident: Option<Field<Be16>>,
+    ) {
+        self.stack().header.l4 = Some(L4Match::Icmp {
+            icmp_type: f_u8(icmp_type),
+            code: f_u8(code),
+            ident,
+        });
+    }
+
+    fn icmp6(&mut self, icmp_type: &Option<Masked<u8>>, code: &Option<Masked<u8>>) {
+        self.stack().header.l4 = Some(L4Match::Icmp6 {
+            icmp_type: f_u8(icmp_type),
+            code: f_u8(code),
         });
     }
 
@@ -1701,6 +1724,11 @@ fn encap_plan(e: &TunnelEncap) -> Result<EncapPlan, Unsupported> {
                 next_proto: Be16::new(GENEVE_PROTO_ETHERNET),
                 ver_opt_len: u8::try_from(options.len())
                     .map_err(|_| Unsupported::EncapGeneveOptionsTooLong)?,
+                o_c: if option.as_ref().is_some_and(GeneveOption::is_critical) {
+                    GENEVE_FLAG_CRITICAL
+                } else {
+                    0
+                },
                 options,
             }
         }

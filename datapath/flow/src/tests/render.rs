@@ -366,3 +366,28 @@ fn decap_of_the_matched_headers_sets_an_empty_buffer() {
         TunnelDecap::vxlan_v4().decap_bytes()
     );
 }
+
+#[test]
+fn icmp_echo_identifier_renders_as_testpmd_ident() {
+    let exact = Rule::transfer()
+        .item(Item::eth())
+        .item(Item::ipv4())
+        .item(IcmpMatch::any().icmp_type(0).ident(4660))
+        .action(Action::Drop);
+    assert_eq!(
+        exact.to_string(),
+        "group 0 priority 0 transfer pattern eth / ipv4 / icmp type is 0 ident is 4660 / end \
+         actions drop / end"
+    );
+    let masked = Rule::transfer()
+        .item(Item::eth())
+        .item(Item::ipv4())
+        .item(IcmpMatch::any().ident_masked(0x1234, 0xff00))
+        .action(Action::Drop);
+    assert!(
+        masked
+            .to_string()
+            .contains("icmp ident spec 4608 ident mask 65280 /"),
+        "{masked}"
+    );
+}

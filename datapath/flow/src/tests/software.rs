@@ -69,7 +69,11 @@ fn ref_item(item: &Item, h: &HeaderKey, k: &PacketKey) -> bool {
             _ => false,
         },
         Item::Icmp(i) => match h.l4 {
-            L4Header::Icmp { icmp_type, code } => m(&i.icmp_type, icmp_type) && m(&i.code, code),
+            L4Header::Icmp {
+                icmp_type,
+                code,
+                ident,
+            } => m(&i.icmp_type, icmp_type) && m(&i.code, code) && m(&i.ident, ident),
             _ => false,
         },
         Item::Icmp6(i) => match h.l4 {
@@ -261,20 +265,25 @@ fn l3_item() -> BoxedStrategy<Item> {
 }
 
 fn l4_item(v6: bool) -> impl Strategy<Value = Item> {
-    let icmp = (masked_u8(small(), 0xff), masked_u8(small(), 0xff)).prop_map(move |(t, c)| {
-        if v6 {
-            Item::Icmp6(Icmp6Match {
-                icmp_type: t,
-                code: c,
-            })
-        } else {
-            Item::Icmp(IcmpMatch {
-                icmp_type: t,
-                code: c,
-                ident: None,
-            })
-        }
-    });
+    let icmp = (
+        masked_u8(small(), 0xff),
+        masked_u8(small(), 0xff),
+        masked_u16(port_pool()),
+    )
+        .prop_map(move |(t, c, ident)| {
+            if v6 {
+                Item::Icmp6(Icmp6Match {
+                    icmp_type: t,
+                    code: c,
+                })
+            } else {
+                Item::Icmp(IcmpMatch {
+                    icmp_type: t,
+                    code: c,
+                    ident,
+                })
+            }
+        });
     prop_oneof![
         (
             masked_u16(port_pool()),
@@ -492,9 +501,10 @@ fn l4_key() -> BoxedStrategy<L4Header> {
             flags
         }),
         (port_pool(), port_pool()).prop_map(|(src, dst)| L4Header::Udp { src, dst }),
-        (small(), small()).prop_map(|(t, c)| L4Header::Icmp {
+        (small(), small(), port_pool()).prop_map(|(t, c, ident)| L4Header::Icmp {
             icmp_type: t,
-            code: c
+            code: c,
+            ident
         }),
         (small(), small()).prop_map(|(t, c)| L4Header::Icmp6 {
             icmp_type: t,

@@ -29,8 +29,9 @@ fn geneve_v4_with_ovn_option_matches_hand_built_header() {
         2, 2, 2, 2,
         // UDP: 1234 -> 6081, length 0, checksum 0
         0x04, 0xd2, 0x17, 0xc1, 0x00, 0x00, 0x00, 0x00,
-        // Geneve: ver 0 optlen 2 words, flags 0, proto 0x6558, VNI 100, rsvd
-        0x02, 0x00, 0x65, 0x58, 0x00, 0x00, 0x64, 0x00,
+        // Geneve: ver 0 optlen 2 words, C (OVN's option is critical),
+        // proto 0x6558, VNI 100, rsvd
+        0x02, 0x40, 0x65, 0x58, 0x00, 0x00, 0x64, 0x00,
         // Option: class 0x0102, type 0x80, length 1, data
         0x01, 0x02, 0x80, 0x01,
         0x00, 0x01, 0x00, 0x02,
@@ -131,4 +132,25 @@ fn decap_sizes_follow_encap_shapes() {
     assert_eq!(vx[42], 0x08);
     let gv = TunnelDecap::geneve_v4().decap_bytes();
     assert_eq!(&gv[14..24], &[0x45, 0, 0, 0, 0, 0, 0, 0, 0, 17]);
+}
+
+#[test]
+fn geneve_c_flag_follows_the_options_critical_bit() {
+    let base = TunnelEncap::geneve_v4(
+        SRC_MAC,
+        DST_MAC,
+        Ipv4Addr::new(1, 1, 1, 1),
+        Ipv4Addr::new(2, 2, 2, 2),
+        1234,
+        100,
+    );
+    let flags = |e: TunnelEncap| e.encap_bytes()[43];
+    assert_eq!(flags(base.clone()), 0, "no option");
+    let non_critical = GeneveOption {
+        class: 0x0102,
+        option_type: 0x01,
+        data: vec![7],
+    };
+    assert_eq!(flags(base.clone().with_option(non_critical)), 0);
+    assert_eq!(flags(base.with_option(GeneveOption::ovn(1))), 0x40);
 }
