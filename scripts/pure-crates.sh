@@ -32,4 +32,4 @@ for crate in "${PURE[@]}"; do args+=(-p "$crate"); done
 # the main test pass; here its library tests, and every test of the others.
 PKG_CONFIG=/bin/false LIBCLANG_PATH=/nonexistent \
     cargo test "${args[@]}" --lib --bins --test corpus --test doca_plan --test parse --test edit --test reply \
-        --test conntrack_stress --test lookup --test pipeline --test gateway --test manager_faults
+        --test conntrack_stress --test lookup --test pipeline --test gateway --test offload --test manager_faults --test differential

@@ -32,7 +32,7 @@ use dpuflow_conntrack::{ConnId, ConnView, Conntrack, Dir, Timeouts};
 use dpuflow_engine::offload::{Request, Treatment};
 use dpuflow_flow::{OffloadBackend, OffloadError, OffloadErrorKind, Rule};
 
-use crate::rules::{rule_for, RuleSettings};
+use crate::rules::{base_rules, rule_for, RuleSettings};
 use crate::status::{bump, Counters, DirOffload, Status};
 
 /// The largest AGE timeout rte_flow takes (24 bits of seconds).
@@ -59,6 +59,11 @@ pub struct ManagerConfig {
     /// The connection table's timeouts: a rule's AGE timeout is its
     /// connection's idle timeout.
     pub timeouts: Timeouts,
+    /// Installs the base rules ([`base_rules`]: group 0's jump and the
+    /// miss to software, per port) before the first connection rule and
+    /// removes them last — what an e-switch needs. Off where something
+    /// else owns the root table.
+    pub base_rules: bool,
 }
 
 impl Default for ManagerConfig {
@@ -71,6 +76,7 @@ impl Default for ManagerConfig {
             max_attempts: 6,
             fold_interval: Duration::from_secs(1),
             timeouts: Timeouts::default(),
+            base_rules: true,
         }
     }
 }
@@ -142,6 +148,15 @@ struct Attempt {
     failed: u32,
 }
 
+/// The base rules' state: connection rules are inserted only on top of
+/// them; while they are refused, every connection rule is refused with
+/// their reason (and retried with it when it is retryable).
+enum Base<H> {
+    NotYet,
+    Installed(Vec<H>),
+    Refused(OffloadError),
+}
+
 /// The offload manager over backend `B`. See the [module](self) docs.
 pub struct Manager<B: OffloadBackend> {
     backend: B,
@@ -157,6 +172,8 @@ pub struct Manager<B: OffloadBackend> {
     orphans: Vec<B::Handle>,
     /// Retryable refusals, each with the time it is due again.
     retry: Vec<(Instant, Attempt, Rule)>,
+    /// The base rules every connection rule stands on (`base_rules`).
+    base: Base<B::Handle>,
     next_fold: Option<Instant>,
     status: Status,
     counters: Arc<Counters>,
@@ -199,6 +216,7 @@ impl<B: OffloadBackend> Manager<B> {
             owners: HashMap::new(),
             orphans: Vec::new(),
             retry: Vec::new(),
+            base: Base::NotYet,
             next_fold: None,
             status: Status::new(),
             counters: Arc::new(Counters::default()),
@@ -238,9 +256,14 @@ impl<B: OffloadBackend> Manager<B> {
     /// Every rule handle the manager holds: installed rules and rules of
     /// gone connections whose removal the backend has not confirmed.
     pub fn handles(&self) -> Vec<B::Handle> {
+        let base = match &self.base {
+            Base::Installed(h) => h.as_slice(),
+            _ => &[],
+        };
         self.owners
             .keys()
             .chain(self.orphans.iter())
+            .chain(base)
             .copied()
             .collect()
     }
@@ -371,7 +394,15 @@ impl<B: OffloadBackend> Manager<B> {
         if self.batch.is_empty() {
             return;
         }
-        self.backend.insert_batch(&self.rules, &mut self.results);
+        match self.install_base() {
+            Ok(()) => self.backend.insert_batch(&self.rules, &mut self.results),
+            Err(e) => {
+                let e = OffloadError::new(e.kind, format!("base rules: {}", e.message));
+                self.results.clear();
+                self.results
+                    .extend(self.rules.iter().map(|_| Err(e.clone())));
+            }
+        }
         let mut results = std::mem::take(&mut self.results);
         let mut rules = std::mem::take(&mut self.rules);
         let mut batch = std::mem::take(&mut self.batch);
@@ -396,6 +427,49 @@ impl<B: OffloadBackend> Manager<B> {
         self.results = results;
         self.rules = rules;
         self.batch = batch;
+    }
+
+    /// Installs the base rules before the first connection rule; a refusal
+    /// is kept (and tried again with the next batch when retryable).
+    fn install_base(&mut self) -> Result<(), OffloadError> {
+        match &self.base {
+            Base::Installed(_) => return Ok(()),
+            Base::Refused(e) if !e.kind.is_retryable() => return Err(e.clone()),
+            _ => {}
+        }
+        let rules = base_rules(&self.config.rules);
+        if !self.config.base_rules || rules.is_empty() {
+            self.base = Base::Installed(Vec::new());
+            return Ok(());
+        }
+        let mut results = Vec::with_capacity(rules.len());
+        self.backend.insert_batch(&rules, &mut results);
+        let mut handles = Vec::with_capacity(rules.len());
+        let mut refused = None;
+        for r in results {
+            match r {
+                Ok(h) => handles.push(h),
+                Err(e) => refused = refused.or(Some(e)),
+            }
+        }
+        match refused {
+            None => {
+                self.base = Base::Installed(handles);
+                Ok(())
+            }
+            Some(e) => {
+                // All or nothing: a half-installed base would send some
+                // ports' traffic to a group without its miss rule.
+                let mut stats = PollStats::default();
+                for h in handles {
+                    if !self.remove_rule(h, &mut stats) {
+                        self.orphans.push(h);
+                    }
+                }
+                self.base = Base::Refused(e.clone());
+                Err(e)
+            }
+        }
     }
 
     fn settle(
@@ -669,6 +743,11 @@ impl<B: OffloadBackend> Manager<B> {
         }
         // Rules in the books of nobody (cannot happen, but never leak one).
         self.orphans.extend(self.owners.drain().map(|(h, _)| h));
+        // The base rules go last (removed in order): connection rules never
+        // stand on nothing.
+        if let Base::Installed(h) = std::mem::replace(&mut self.base, Base::NotYet) {
+            self.orphans.extend(h);
+        }
         for _ in 0..self.config.max_attempts.max(1) {
             let orphans = std::mem::take(&mut self.orphans);
             for handle in orphans {

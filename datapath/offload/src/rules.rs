@@ -132,6 +132,31 @@ impl std::fmt::Display for NotEligible {
     }
 }
 
+/// The rules every connection rule stands on, per port of the switch:
+/// group 0 (the root table) sends every packet entering from the port on
+/// to [`CONNECTION_GROUP`], where a catch-all below the connection rules
+/// hands what they did not take to software (the datapath's poll loop on
+/// the port's representor). Installed once, before any connection rule,
+/// and removed last.
+pub fn base_rules(s: &RuleSettings) -> Vec<Rule> {
+    s.transfer_ports
+        .iter()
+        .flat_map(|&port| {
+            [
+                Rule::transfer()
+                    .group(0)
+                    .item(Item::RepresentedPort(port))
+                    .action(Action::Jump(CONNECTION_GROUP)),
+                Rule::transfer()
+                    .group(CONNECTION_GROUP)
+                    .priority(MISS_PRIORITY)
+                    .item(Item::RepresentedPort(port))
+                    .action(Action::PortRepresentor(port)),
+            ]
+        })
+        .collect()
+}
+
 /// The rule that does to the connection direction's next packets what
 /// `t` did to this one, aged out after `age_secs` idle seconds (clamped to
 /// rte_flow's 1..=2^24-1).

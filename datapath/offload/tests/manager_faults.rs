@@ -325,6 +325,9 @@ fn config() -> ManagerConfig {
         max_attempts: MAX_ATTEMPTS,
         fold_interval: FOLD,
         timeouts: timeouts(),
+        // The rig plays the datapath's root rule itself; the base rules'
+        // own tests turn them on.
+        base_rules: false,
     }
 }
 
@@ -1004,4 +1007,84 @@ fn shutdown_empties_the_table_and_the_status() {
         );
     }
     assert_eq!(rig.m.counters().snapshot().removed, 10);
+}
+
+// ---------------------------------------------------------------------------
+// Base rules.
+
+/// The manager's base rules on, beside the rig's root rule.
+fn with_base() -> Rig {
+    Rig::build(
+        SoftwareTable::new,
+        ManagerConfig {
+            base_rules: true,
+            ..config()
+        },
+    )
+}
+
+#[test]
+fn base_rules_go_in_before_the_first_connection_rule_and_out_with_the_rest() {
+    let mut rig = with_base();
+    let c = rig.conn(1);
+    assert_eq!(
+        rig.m.backend().inserts,
+        0,
+        "nothing installed before a request"
+    );
+    rig.ask_both(&c);
+    let s = rig.poll_at(0);
+    assert_eq!(s.installed, 2);
+    let f = rig.m.backend();
+    let groups: Vec<(u32, u32)> = f
+        .issued
+        .iter()
+        .map(|h| {
+            let r = f.table.get(*h).expect("installed");
+            (r.attr.group, r.attr.priority)
+        })
+        .collect();
+    // Per port: group 0's jump, then the connection group's miss; then
+    // the two connection rules.
+    assert_eq!(
+        groups,
+        [
+            (0, 0),
+            (CONNECTION_GROUP, 15),
+            (0, 0),
+            (CONNECTION_GROUP, 15),
+            (1, 0),
+            (1, 0)
+        ]
+    );
+    rig.check_books();
+    assert_eq!(rig.shutdown_clean(), 6, "base and connection rules");
+}
+
+#[test]
+fn refused_base_rules_refuse_every_connection_rule_with_their_reason() {
+    let mut rig = with_base();
+    let c = rig.conn(1);
+    rig.m.backend_mut().refuse_nth.insert(3, K::Unsupported);
+    rig.ask_both(&c);
+    let s = rig.poll_at(0);
+    assert_eq!((s.installed, s.refused), (0, 2));
+    for dir in [Dir::Forward, Dir::Reply] {
+        assert_eq!(
+            rig.dir(c.id, dir),
+            DirOffload::Refused {
+                kind: K::Unsupported,
+                message: "base rules: injected unsupported on insert 3".into(),
+            }
+        );
+    }
+    // All or nothing: the base rules that went in came out again.
+    assert_eq!(rig.m.backend().ours_installed(), 0);
+    assert_eq!(
+        rig.m.counters().snapshot().refused,
+        vec![(K::Unsupported, 2)]
+    );
+    rig.check_books();
+    rig.assert_untouched(&c);
+    assert_eq!(rig.shutdown_clean(), 0);
 }

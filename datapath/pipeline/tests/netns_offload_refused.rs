@@ -115,6 +115,9 @@ fn connections_a_pmd_refuses_stay_in_software_with_the_reason() {
         match status.dir(dir) {
             DirOffload::Refused { kind, message } => {
                 assert_eq!(*kind, OffloadErrorKind::Unsupported, "{dir:?}: {message}");
+                // The base rules (group 0's jump on each port) go in first
+                // and were refused: the PMD's words say why.
+                assert!(message.starts_with("base rules: "), "{dir:?}: {message}");
                 assert!(
                     message.contains("port"),
                     "{dir:?}: the PMD's words: {message}"

@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dpuflow_conntrack::{ConnId, Dir, FlowKey};
 use dpuflow_engine::offload::{Treatment, TunnelIn};
-use dpuflow_offload::rules::{rule_for, RuleSettings};
+use dpuflow_offload::rules::{base_rules, rule_for, RuleSettings};
 use dpuflow_packet::edit::Encap;
 use dpuflow_packet::{OvnKeys, Vlan};
 
@@ -1231,14 +1231,26 @@ pub fn offload_treatments() -> Vec<(&'static str, Treatment)> {
 /// the corpus tests check none is.
 pub fn offload_shapes() -> Vec<(&'static str, Rule)> {
     let settings = offload_settings();
-    offload_treatments()
+    let mut shapes: Vec<_> = offload_treatments()
         .into_iter()
         .filter_map(|(name, t)| {
             rule_for(&t, &settings, Some(OFFLOAD_AGE_SECS))
                 .ok()
                 .map(|r| (name, r))
         })
-        .collect()
+        .collect();
+    // The base rules, as the manager installs them for each port (here a
+    // pod representor no other corpus rule matches, so that the corpus'
+    // own jumps and misses keep working in one software table).
+    let uplink = RuleSettings {
+        transfer_ports: vec![vf_rep(7)],
+    };
+    let names = [
+        "base: group 0 jumps to the connection rules",
+        "base: miss to software",
+    ];
+    shapes.extend(names.into_iter().zip(base_rules(&uplink)));
+    shapes
 }
 
 #[cfg(test)]
@@ -1255,9 +1267,10 @@ mod tests {
                 panic!("{name}: {rule}: {e}");
             }
         }
-        assert_eq!(offload_shapes().len(), offload_treatments().len());
+        // Every treatment's rule, and the two base rules.
+        assert_eq!(offload_shapes().len(), offload_treatments().len() + 2);
         let names: std::collections::BTreeSet<_> =
             offload_shapes().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names.len(), offload_treatments().len(), "unique names");
+        assert_eq!(names.len(), offload_treatments().len() + 2, "unique names");
     }
 }
