@@ -168,6 +168,10 @@ pub struct PortInfo {
     pub min_mtu: u16,
     /// Largest MTU.
     pub max_mtu: u16,
+    /// The embedded switch the port is a representor in (its domain id),
+    /// `None` when it is in none: transfer rules can move traffic between
+    /// ports of one domain only.
+    pub switch_domain: Option<u16>,
 }
 
 /// Link state.
@@ -410,6 +414,10 @@ impl Port {
             rss_offloads: raw.flow_type_rss_offloads,
             min_mtu: raw.min_mtu,
             max_mtu: raw.max_mtu,
+            // The ethdev layer presets the invalid id; only a switch port's
+            // driver overwrites it.
+            switch_domain: Some(raw.switch_info.domain_id)
+                .filter(|&d| u32::from(d) != sys::RTE_ETH_DEV_SWITCH_DOMAIN_ID_INVALID),
         })
     }
 

@@ -168,6 +168,7 @@ fn port_reports_mac_link_info_and_xstats() {
     let info = a.info().expect("info");
     assert_eq!(info.driver, "net_ring");
     assert!(info.max_rx_queues >= 1);
+    assert_eq!(info.switch_domain, None, "a ring port is in no e-switch");
     assert!(a.link().expect("link").up);
     let mac = a.mac().expect("mac");
     assert_eq!(mac.to_string().len(), 17);

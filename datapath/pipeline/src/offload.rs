@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use dpuflow_conntrack::{ConnId, Conntrack};
+use dpuflow_engine::lookup::PortRole;
 use dpuflow_engine::offload::{OffloadSink, Trigger};
 use dpuflow_flow::OffloadBackend;
 use dpuflow_offload::manager::{Manager, ManagerConfig};
 use dpuflow_offload::status::{Counters, Status};
+
+use crate::DatapathPort;
 
 /// How long the thread waits for work before a round of upkeep (counter
 /// folding and aging run on their own interval inside the manager).
@@ -142,4 +145,25 @@ fn run<B: OffloadBackend>(
         }
     }
     manager.shutdown()
+}
+
+/// The ports transfer rules may join: those in the uplink's embedded
+/// switch (on a BlueField: the uplink, the host PF and the VF
+/// representors). None without an uplink in a switch — virtual devices
+/// here — so that every connection is told "not eligible: outside the
+/// switch domain" instead of handed to a backend that cannot take it.
+pub fn switch_ports(ports: &[DatapathPort]) -> Vec<u16> {
+    let domain = |p: &DatapathPort| p.port.info().ok().and_then(|i| i.switch_domain);
+    let Some(uplink) = ports
+        .iter()
+        .find(|p| p.role == PortRole::Uplink)
+        .and_then(domain)
+    else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .filter(|p| domain(p) == Some(uplink))
+        .map(|p| p.port.id())
+        .collect()
 }

@@ -18,7 +18,7 @@ use common::{
     service_to_b, shared_cpus, sock, tcp_transfer, POD_A, POD_B,
 };
 use dpuflow_conntrack::{Dir, FlowKey};
-use dpuflow_datapath::offload::OffloadSetup;
+use dpuflow_datapath::offload::{switch_ports, OffloadSetup};
 use dpuflow_datapath::{Datapath, DatapathPort};
 use dpuflow_dpdk::{Mempool, MempoolConfig, Port};
 use dpuflow_engine::lookup::PortRole;
@@ -62,8 +62,10 @@ fn connections_a_pmd_refuses_stay_in_software_with_the_reason() {
             port: af_packet(&eal, 1, &b, 1),
         },
     ];
-    // As `dpuflow run` configures it on a BlueField: the uplink's table,
-    // every port a representor of its switch.
+    // Virtual devices are in no e-switch: by their own account no
+    // connection is eligible. Every port is handed to the backend anyway,
+    // as a BlueField's would be, to see the PMD's own refusal.
+    assert!(switch_ports(&ports).is_empty(), "vdevs are in no switch");
     let transfer_ports = ports.iter().map(|p| p.port.id()).collect();
     let setup = OffloadSetup {
         backend: |ports: &[DatapathPort]| {
